@@ -1,0 +1,307 @@
+#pragma once
+// The CIFAR-10 reader: the official binary format, exactly as cifar-10-binary.tar.gz holds it.
+//
+// Each file is a sequence of 3,073-byte records: one label byte (0-9), then the 32x32 red plane,
+// the green plane and the blue plane, each row-major. Images therefore arrive already in CHW
+// order, which is the order the host augmentation works in, so a load is one read per file and
+// no reshuffling of bytes.
+//
+// Bad data must never crash a run or load silently in part (DESIGN.md, principle 8): every check
+// here throws `data_error` with the absolute path that was looked at, what was expected, and
+// what to do about it.
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace cnnzoo::data {
+
+inline constexpr int cifar10_channels = 3;
+inline constexpr int cifar10_height = 32;
+inline constexpr int cifar10_width = 32;
+inline constexpr int cifar10_classes = 10;
+inline constexpr std::size_t cifar10_image_bytes = 3 * 32 * 32;             // 3,072
+inline constexpr std::size_t cifar10_record_bytes = 1 + cifar10_image_bytes;  // 3,073
+inline constexpr int cifar10_train_batches = 5;
+
+// The class names of batches.meta.txt, used when that file is absent.
+inline const std::array<std::string, 10>& cifar10_default_class_names() {
+  static const std::array<std::string, 10> names{"airplane", "automobile", "bird", "cat", "deer",
+                                                 "dog",      "frog",       "horse", "ship", "truck"};
+  return names;
+}
+
+// Anything wrong with the data on disk. The message is meant to be printed as it is.
+class data_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// A set of CIFAR-10 images in memory: `pixels` holds size() images of 3x32x32 bytes, CHW.
+struct dataset {
+  std::vector<std::uint8_t> pixels;
+  std::vector<std::uint8_t> labels;
+
+  std::size_t size() const noexcept { return labels.size(); }
+  bool empty() const noexcept { return labels.empty(); }
+  std::span<const std::uint8_t> image(std::size_t i) const {
+    return {pixels.data() + i * cifar10_image_bytes, cifar10_image_bytes};
+  }
+  std::span<std::uint8_t> image(std::size_t i) {
+    return {pixels.data() + i * cifar10_image_bytes, cifar10_image_bytes};
+  }
+  void reserve(std::size_t n) {
+    pixels.reserve(n * cifar10_image_bytes);
+    labels.reserve(n);
+  }
+  void append(const dataset& other) {
+    pixels.insert(pixels.end(), other.pixels.begin(), other.pixels.end());
+    labels.insert(labels.end(), other.labels.begin(), other.labels.end());
+  }
+  // Records [first, first + count) as a new set.
+  dataset slice(std::size_t first, std::size_t count) const {
+    if (first > size() || count > size() - first)
+      throw data_error("cnnzoo: dataset slice [" + std::to_string(first) + ", " +
+                       std::to_string(first + count) + ") is outside a set of " +
+                       std::to_string(size()) + " images");
+    dataset out;
+    out.pixels.assign(pixels.begin() + static_cast<std::ptrdiff_t>(first * cifar10_image_bytes),
+                      pixels.begin() + static_cast<std::ptrdiff_t>((first + count) * cifar10_image_bytes));
+    out.labels.assign(labels.begin() + static_cast<std::ptrdiff_t>(first),
+                      labels.begin() + static_cast<std::ptrdiff_t>(first + count));
+    return out;
+  }
+};
+
+inline std::string train_batch_name(int index) { return "data_batch_" + std::to_string(index) + ".bin"; }
+inline constexpr const char* test_batch_name = "test_batch.bin";
+inline constexpr const char* meta_file_name = "batches.meta.txt";
+
+// --data DIR, else $CNNZOO_DATA, else data/cifar10 (relative to the working directory).
+inline std::filesystem::path resolve_data_dir(const std::optional<std::string>& flag) {
+  if (flag && !flag->empty()) return std::filesystem::path(*flag);
+  if (const char* env = std::getenv("CNNZOO_DATA"); env != nullptr && *env != '\0')
+    return std::filesystem::path(env);
+  return std::filesystem::path("data") / "cifar10";
+}
+
+namespace detail {
+
+inline std::string absolute_string(const std::filesystem::path& p) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(p, ec);
+  return (ec ? p : abs.lexically_normal()).string();
+}
+
+// What to tell a user who has no data: the layout, and the two ways to get it.
+inline std::string how_to_get_data() {
+  return "Expected layout (the official CIFAR-10 binary version): DIR/data_batch_1.bin ... "
+         "DIR/data_batch_5.bin, each a whole number of 3,073-byte records (1 label byte + 3,072 "
+         "pixel bytes: R, G, B planes of 32x32, row-major), plus optional DIR/test_batch.bin and "
+         "DIR/batches.meta.txt.\n"
+         "To get the data:\n"
+         "  - from the JPEG copy in this workspace: python3 ../shared/cifar10/make_cifar10_bin.py "
+         "../shared/cifar10/cifar10-train-jpeg.tar.xz --out data/cifar10\n"
+         "  - on a machine with internet access: scripts/download-cifar10.sh (fetches the official "
+         "cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz, "
+         "checks its MD5 and extracts it into data/cifar10)\n"
+         "Point cnnzoo at another directory with --data DIR or the CNNZOO_DATA environment variable.";
+}
+
+inline bool is_regular(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec);
+}
+
+// The official tarball extracts into cifar-10-batches-bin/; accept DIR pointing one level above.
+inline std::filesystem::path locate_batches(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec))
+    throw data_error("cnnzoo: CIFAR-10 data directory " + absolute_string(dir) +
+                     " does not exist.\n" + how_to_get_data());
+  if (!std::filesystem::is_directory(dir, ec))
+    throw data_error("cnnzoo: CIFAR-10 data path " + absolute_string(dir) +
+                     " is not a directory.\n" + how_to_get_data());
+  const auto nested = dir / "cifar-10-batches-bin";
+  if (!is_regular(dir / train_batch_name(1)) && !is_regular(dir / test_batch_name) &&
+      is_regular(nested / train_batch_name(1)))
+    return nested;
+  return dir;
+}
+
+}  // namespace detail
+
+// Reads one file of records. A file that is not a whole number of records, or holds a label
+// outside 0-9, is refused: both mean the file is not what it claims to be.
+inline dataset read_batch_file(const std::filesystem::path& path) {
+  const std::string where = detail::absolute_string(path);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw data_error("cnnzoo: CIFAR-10 file " + where + " does not exist.\n" + detail::how_to_get_data());
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw data_error("cnnzoo: CIFAR-10 path " + where + " is not a regular file.");
+  const std::uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (ec) throw data_error("cnnzoo: cannot read the size of " + where + ": " + ec.message());
+  if (bytes == 0)
+    throw data_error("cnnzoo: CIFAR-10 file " + where +
+                     " is empty. Re-create or re-download it.\n" + detail::how_to_get_data());
+  if (bytes % cifar10_record_bytes != 0)
+    throw data_error("cnnzoo: CIFAR-10 file " + where + " has " + std::to_string(bytes) +
+                     " bytes, which is not a whole number of 3,073-byte records (" +
+                     std::to_string(bytes / cifar10_record_bytes) + " records and " +
+                     std::to_string(bytes % cifar10_record_bytes) +
+                     " bytes left over). The file is truncated or not in the CIFAR-10 binary "
+                     "format; re-create or re-download it.");
+  const std::size_t n = static_cast<std::size_t>(bytes / cifar10_record_bytes);
+
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw data_error("cnnzoo: cannot open CIFAR-10 file " + where + " for reading (check its permissions).");
+  std::vector<std::uint8_t> raw(static_cast<std::size_t>(bytes));
+  in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
+  if (static_cast<std::uintmax_t>(in.gcount()) != bytes)
+    throw data_error("cnnzoo: reading CIFAR-10 file " + where + " stopped after " +
+                     std::to_string(in.gcount()) + " of " + std::to_string(bytes) +
+                     " bytes (an I/O error, or the file shrank while it was read).");
+
+  dataset out;
+  out.labels.resize(n);
+  out.pixels.resize(n * cifar10_image_bytes);
+  for (std::size_t r = 0; r < n; ++r) {
+    const std::uint8_t* rec = raw.data() + r * cifar10_record_bytes;
+    if (rec[0] >= cifar10_classes)
+      throw data_error("cnnzoo: CIFAR-10 file " + where + ", record " + std::to_string(r) +
+                       " (byte offset " + std::to_string(r * cifar10_record_bytes) + ") has label " +
+                       std::to_string(rec[0]) +
+                       "; labels must be 0-9. The file is corrupt or not in the CIFAR-10 binary "
+                       "format; re-create or re-download it.");
+    out.labels[r] = rec[0];
+    std::copy(rec + 1, rec + cifar10_record_bytes, out.pixels.begin() + static_cast<std::ptrdiff_t>(r * cifar10_image_bytes));
+  }
+  return out;
+}
+
+// The training batches of DIR that are not there (data_batch_2..5 are optional; a caller may
+// warn about them so that a partial copy never goes unnoticed).
+inline std::vector<std::string> missing_train_batches(const std::filesystem::path& dir) {
+  const auto base = detail::locate_batches(dir);
+  std::vector<std::string> missing;
+  for (int b = 1; b <= cifar10_train_batches; ++b)
+    if (!detail::is_regular(base / train_batch_name(b))) missing.push_back(train_batch_name(b));
+  return missing;
+}
+
+// Loads data_batch_1.bin .. data_batch_5.bin in order. data_batch_1 is required; later batches
+// may be absent (small test sets), but only from the end: a gap means an incomplete copy.
+inline dataset load_train(const std::filesystem::path& dir) {
+  const auto base = detail::locate_batches(dir);
+  std::vector<int> present, missing;
+  for (int b = 1; b <= cifar10_train_batches; ++b)
+    (detail::is_regular(base / train_batch_name(b)) ? present : missing).push_back(b);
+  auto list = [](const std::vector<int>& idx) {
+    std::string s;
+    for (int b : idx) s += (s.empty() ? "" : ", ") + train_batch_name(b);
+    return s;
+  };
+  if (present.empty() || present.front() != 1)
+    throw data_error("cnnzoo: no CIFAR-10 training data in " + detail::absolute_string(base) +
+                     ": missing " + list(missing) + ".\n" + detail::how_to_get_data());
+  for (std::size_t i = 0; i < present.size(); ++i)
+    if (present[i] != static_cast<int>(i) + 1)
+      throw data_error("cnnzoo: CIFAR-10 directory " + detail::absolute_string(base) +
+                       " is incomplete: it has " + list(present) + " but is missing " + list(missing) +
+                       ". Re-create or re-download the data.\n" + detail::how_to_get_data());
+  dataset all;
+  for (int b : present) {
+    dataset part = read_batch_file(base / train_batch_name(b));
+    if (all.empty()) {
+      all = std::move(part);
+    } else {
+      all.append(part);
+    }
+  }
+  return all;
+}
+
+// test_batch.bin, or nothing when it is absent (the JPEG copy of the workspace has no test split;
+// the trainer then validates on a held-out part of the training set).
+inline std::optional<dataset> load_test(const std::filesystem::path& dir) {
+  const auto base = detail::locate_batches(dir);
+  if (!detail::is_regular(base / test_batch_name)) return std::nullopt;
+  return read_batch_file(base / test_batch_name);
+}
+
+// Class names from batches.meta.txt (one per line), else the standard ten.
+inline std::vector<std::string> load_class_names(const std::filesystem::path& dir) {
+  const auto& fallback = cifar10_default_class_names();
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return {fallback.begin(), fallback.end()};
+  auto base = detail::locate_batches(dir);
+  std::ifstream in(base / meta_file_name);
+  for (std::string line; in && std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) names.push_back(line);
+  }
+  if (names.size() != static_cast<std::size_t>(cifar10_classes)) return {fallback.begin(), fallback.end()};
+  return names;
+}
+
+// Holds out the LAST n records as validation: deterministic, and with the official (already
+// shuffled) batches it is exactly data_batch_5 when n = 10,000.
+inline std::pair<dataset, dataset> split_validation(dataset all, std::size_t n) {
+  if (n >= all.size())
+    throw data_error("cnnzoo: cannot hold out " + std::to_string(n) + " images for validation from a training set of " +
+                     std::to_string(all.size()) + "; choose a --val-split smaller than the training set.");
+  const std::size_t keep = all.size() - n;
+  dataset val = all.slice(keep, n);
+  all.labels.resize(keep);
+  all.pixels.resize(keep * cifar10_image_bytes);
+  all.labels.shrink_to_fit();
+  all.pixels.shrink_to_fit();
+  return {std::move(all), std::move(val)};
+}
+
+// Writes records [first, first + count) of `set` to `path` in the official format. Tests and
+// tools use it to make small data sets that go through the same reader as the real one.
+inline void write_batch_file(const std::filesystem::path& path, const dataset& set, std::size_t first,
+                             std::size_t count) {
+  if (set.pixels.size() != set.size() * cifar10_image_bytes)
+    throw data_error("cnnzoo: cannot write " + detail::absolute_string(path) + ": the dataset has " +
+                     std::to_string(set.size()) + " labels but " + std::to_string(set.pixels.size()) +
+                     " pixel bytes (expected 3,072 per label).");
+  if (first > set.size() || count > set.size() - first)
+    throw data_error("cnnzoo: cannot write records [" + std::to_string(first) + ", " +
+                     std::to_string(first + count) + ") of a set of " + std::to_string(set.size()) +
+                     " images to " + detail::absolute_string(path) + ".");
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw data_error("cnnzoo: cannot create " + detail::absolute_string(path) + " (check the directory and its permissions).");
+  for (std::size_t r = first; r < first + count; ++r) {
+    const char label = static_cast<char>(set.labels[r]);
+    out.write(&label, 1);
+    out.write(reinterpret_cast<const char*>(set.pixels.data() + r * cifar10_image_bytes),
+              static_cast<std::streamsize>(cifar10_image_bytes));
+  }
+  out.flush();
+  if (!out) throw data_error("cnnzoo: writing " + detail::absolute_string(path) + " failed (disk full?).");
+}
+
+// batches.meta.txt with the standard class names, so generated directories look like real ones.
+inline void write_meta_file(const std::filesystem::path& dir) {
+  std::ofstream out(dir / meta_file_name, std::ios::trunc);
+  for (const auto& name : cifar10_default_class_names()) out << name << '\n';
+  if (!out) throw data_error("cnnzoo: cannot write " + detail::absolute_string(dir / meta_file_name) + ".");
+}
+
+}  // namespace cnnzoo::data

@@ -1,0 +1,163 @@
+#pragma once
+// The Eigen execution policy: the CPU reference every other policy is checked against, and the
+// trainer's CPU backend. NCHW activations; float or double throughout.
+//
+//   cnnzoo::network<cnnzoo::models::resnet18, cnnzoo::exec::eigen<float>> net{/*batch=*/32};
+#define CNNZOO_EIGEN_POLICY_INTERNAL
+#include "eigen/detail_common.hpp"
+#include "eigen/detail_conv.hpp"
+#include "eigen/detail_dense.hpp"
+#include "eigen/detail_elementwise.hpp"
+#include "eigen/detail_norm.hpp"
+#include "eigen/detail_pool.hpp"
+#undef CNNZOO_EIGEN_POLICY_INTERNAL
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "../core/rng.hpp"
+#include "geometry.hpp"
+
+namespace cnnzoo::exec {
+
+template <class T = float>
+class eigen {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                "cnnzoo: exec::eigen computes in float or double");
+  using dd = std::ptrdiff_t;
+
+public:
+  using value_type = T;    // activations
+  using weight_type = T;   // parameters, gradients, statistics
+  static constexpr std::string_view name = std::is_same_v<T, float> ? "eigen<float>" : "eigen<double>";
+  static constexpr bool nchw = true;
+
+  template <class U> using buffer = std::vector<U, Eigen::aligned_allocator<U>>;
+
+  // Threads for the OpenMP regions (0: OpenMP's default, all cores).
+  explicit eigen(int threads = 0) {
+#ifdef _OPENMP
+    if (threads > 0) omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+  }
+
+  // ---- memory: host memory, so transfers are copies ------------------------------------------
+  template <class U> buffer<U> allocate(std::size_t count) const { return buffer<U>(count, U(0)); }
+  template <class U> void upload(U* dst, const U* host, std::size_t count) const { std::copy_n(host, count, dst); }
+  template <class U> void download(U* host, const U* src, std::size_t count) const { std::copy_n(src, count, host); }
+  void synchronize() const noexcept {}
+
+  // ---- convolution, normalisation, activation --------------------------------------------------
+  void conv2d_forward(const conv_geometry& g, const T* x, const T* w, const T* b, T* y) const {
+    eigen_detail::conv2d_forward(g, x, w, b, y);
+  }
+  void conv2d_backward(const conv_geometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db) const {
+    eigen_detail::conv2d_backward(g, x, w, dy, dx, dw, db);
+  }
+  void batch_norm_forward(const batch_norm_geometry& g, bool training, const T* x, const T* gamma, const T* beta,
+                          T* running_mean, T* running_var, T* save_mean, T* save_invstd, T* y) const {
+    if (training)
+      eigen_detail::batch_norm_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_invstd, y);
+    else
+      eigen_detail::batch_norm_forward_infer(g, x, gamma, beta, running_mean, running_var, save_mean, save_invstd, y);
+  }
+  void batch_norm_backward(const batch_norm_geometry& g, bool training, const T* x, const T* gamma,
+                           const T* save_mean, const T* save_invstd, const T* dy, T* dx, T* dgamma,
+                           T* dbeta) const {
+    eigen_detail::batch_norm_backward(g, training, x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta);
+  }
+  void activation_forward(activation a, std::size_t count, const T* x, T* y) const {
+    eigen_detail::activation_forward(a, static_cast<dd>(count), x, y);
+  }
+  void activation_backward(activation a, std::size_t count, const T* x, const T* y, const T* dy, T* dx) const {
+    eigen_detail::activation_backward(a, static_cast<dd>(count), x, y, dy, dx);
+  }
+
+  // ---- pooling, dense ------------------------------------------------------------------------
+  void pool_forward(pool_kind k, const pool_geometry& g, const T* x, T* y) const {
+    eigen_detail::pool_forward(k, g, x, y);
+  }
+  void pool_backward(pool_kind k, const pool_geometry& g, const T* x, const T* dy, T* dx) const {
+    eigen_detail::pool_backward(k, g, x, dy, dx);
+  }
+  void global_pool_forward(pool_kind k, int n, int c, int hw, const T* x, T* y) const {
+    eigen_detail::global_pool_forward(k, n, c, hw, x, y);
+  }
+  void global_pool_backward(pool_kind k, int n, int c, int hw, const T* x, const T* dy, T* dx) const {
+    eigen_detail::global_pool_backward(k, n, c, hw, x, dy, dx);
+  }
+  void dense_forward(int n, int in, int out, const T* x, const T* w, const T* b, T* y) const {
+    eigen_detail::dense_forward(n, in, out, x, w, b, y);
+  }
+  void dense_backward(int n, int in, int out, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db) const {
+    eigen_detail::dense_backward(n, in, out, x, w, dy, dx, dw, db);
+  }
+  // (n, c, h, w) -> (n, c*h*w) in NCHW order: the CPU layout already is that order.
+  void flatten_forward(int n, int c, int hw, const T* x, T* y) const {
+    copy(static_cast<std::size_t>(n) * c * hw, x, y);
+  }
+  void flatten_backward(int n, int c, int hw, const T* dy, T* dx) const {
+    copy(static_cast<std::size_t>(n) * c * hw, dy, dx);
+  }
+
+  // ---- elementwise and channel blocks ---------------------------------------------------------
+  void copy(std::size_t count, const T* x, T* y) const { if (x != y) std::copy_n(x, count, y); }
+  void fill(std::size_t count, T value, T* y) const { std::fill_n(y, count, value); }
+  // y = a + b
+  void add(std::size_t count, const T* a, const T* b, T* y) const {
+#pragma omp parallel for schedule(static) if (static_cast<dd>(count) > eigen_detail::parallel_threshold)
+    for (dd i = 0; i < static_cast<dd>(count); ++i) y[i] = a[i] + b[i];
+  }
+  // y = alpha * x + beta * y   (beta = 0 overwrites y without reading it)
+  void axpby(std::size_t count, T alpha, const T* x, T beta, T* y) const {
+#pragma omp parallel for schedule(static) if (static_cast<dd>(count) > eigen_detail::parallel_threshold)
+    for (dd i = 0; i < static_cast<dd>(count); ++i) y[i] = alpha * x[i] + (beta == T(0) ? T(0) : beta * y[i]);
+  }
+  // dst block (+)= src block, see channel_copy.
+  void copy_channels(const channel_copy& b, const T* src, T* dst, bool accumulate) const {
+    const dd hw = b.hw, len = static_cast<dd>(b.count) * hw;
+    for (int i = 0; i < b.n; ++i) {
+      const T* s = src + (static_cast<dd>(i) * b.src_c + b.src_off) * hw;
+      T* d = dst + (static_cast<dd>(i) * b.dst_c + b.dst_off) * hw;
+      if (accumulate) for (dd j = 0; j < len; ++j) d[j] += s[j];
+      else std::copy_n(s, len, d);
+    }
+  }
+  // Inverted dropout: keep with probability 1 - rate and scale by 1 / (1 - rate). The mask (0 or
+  // the scale) is a function of (key, index) only, so every policy draws the same one.
+  void dropout_forward(std::size_t count, float rate, std::uint64_t key, const T* x, T* mask, T* y) const {
+    const T scale = rate < 1.0f ? T(1) / (T(1) - static_cast<T>(rate)) : T(0);
+#pragma omp parallel for schedule(static) if (static_cast<dd>(count) > eigen_detail::parallel_threshold)
+    for (dd i = 0; i < static_cast<dd>(count); ++i) {
+      mask[i] = hash_uniform(key, static_cast<std::uint64_t>(i)) >= rate ? scale : T(0);
+      y[i] = x[i] * mask[i];
+    }
+  }
+  // y = x * m elementwise (dropout's backward, and any fixed mask).
+  void multiply(std::size_t count, const T* x, const T* m, T* y) const {
+#pragma omp parallel for schedule(static) if (static_cast<dd>(count) > eigen_detail::parallel_threshold)
+    for (dd i = 0; i < static_cast<dd>(count); ++i) y[i] = x[i] * m[i];
+  }
+
+  // ---- loss and optimiser ---------------------------------------------------------------------
+  // Mean softmax cross-entropy against soft targets; writes dlogits, returns the loss.
+  double softmax_cross_entropy(int n, int classes, const T* logits, const T* targets, T* dlogits) const {
+    return eigen_detail::softmax_cross_entropy(n, classes, logits, targets, dlogits);
+  }
+  double sum_of_squares(std::size_t count, const T* x) const {
+    return eigen_detail::const_vector_map<T>(x, static_cast<dd>(count)).template cast<double>().squaredNorm();
+  }
+  void sgd_update(std::size_t count, T* w, const T* grad, T* velocity, const T* decay_mask, double lr,
+                  double momentum, double weight_decay, bool nesterov, double grad_scale) const {
+    eigen_detail::sgd_update(static_cast<dd>(count), w, grad, velocity, decay_mask, lr, momentum, weight_decay,
+                             nesterov, grad_scale);
+  }
+};
+
+}  // namespace cnnzoo::exec
