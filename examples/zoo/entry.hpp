@@ -1,0 +1,105 @@
+#pragma once
+// Building a registry entry for one model type: its numbers, its summary, and runners on the
+// policies this build has.
+#include <sstream>
+#include <stdexcept>
+
+#include <cnnzoo/exec/eigen.hpp>
+#include <cnnzoo/graph/network.hpp>
+#include <cnnzoo/summary.hpp>
+
+#include "registry.hpp"
+
+namespace cnnzoo::zoo {
+
+template <model M, class P>
+class network_runner final : public runner {
+public:
+  network_runner(const runner_options& o, std::string device, P policy)
+      : net_(o.batch, o.seed, std::move(policy)), device_(std::move(device)) {}
+
+  std::string device() const override { return device_; }
+  int batch_capacity() const override { return net_.batch_capacity(); }
+  train::sgd_options& optimizer() override { return net_.optimizer(); }
+  run_options& options() override { return net_.options(); }
+  rng& generator() override { return net_.generator(); }
+
+  double train_step(const float* images, const float* targets, int n, float* logits) override {
+    using T = value_t<P>;
+    const std::size_t count = static_cast<std::size_t>(n) * net_t::classes;
+    targets_.assign(targets, targets + count);
+    const double loss = net_.train_step_soft(images, targets_.data(), n);
+    if (logits) copy_logits(n, logits);
+    (void)sizeof(T);
+    return loss;
+  }
+  void predict(const float* images, int n, float* logits) override {
+    const bool was = net_.training();
+    net_.set_training(false);
+    net_.set_input(images, n);
+    net_.forward(n);
+    net_.set_training(was);
+    copy_logits(n, logits);
+  }
+  std::vector<float> params() const override { return to_float(net_.download_params()); }
+  std::vector<float> state() const override { return to_float(net_.download_state()); }
+  std::vector<float> velocity() const override { return to_float(net_.download_velocity()); }
+  void set_params(const std::vector<float>& v) override { net_.upload_params(from_float(v)); }
+  void set_state(const std::vector<float>& v) override { net_.upload_state(from_float(v)); }
+  void set_velocity(const std::vector<float>& v) override { net_.upload_velocity(from_float(v)); }
+  const std::vector<tensor_entry>& tensors() const override { return net_.tensors(); }
+
+private:
+  using net_t = network<M, P>;
+  using W = weight_t<P>;
+  void copy_logits(int n, float* out) {
+    const std::size_t count = static_cast<std::size_t>(n) * net_t::classes;
+    std::vector<value_t<P>> host(count);
+    net_.policy().download(host.data(), net_.logits(n), count);
+    for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<float>(host[i]);
+  }
+  static std::vector<float> to_float(const std::vector<W>& v) { return {v.begin(), v.end()}; }
+  static std::vector<W> from_float(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+  net_t net_;
+  std::string device_;
+  std::vector<value_t<P>> targets_;
+};
+
+// The CUDA runner is built only where the CUDA policy is; elsewhere asking for it explains why not.
+template <model M>
+std::unique_ptr<runner> make_cuda_runner(const runner_options& o, const std::string& name) {
+#if defined(CNNZOO_ZOO_WITH_CUDA)
+  return make_cuda_network_runner<M>(o, name);
+#else
+  (void)o;
+  throw std::runtime_error("cnnzoo: " + name + " cannot run on CUDA: this build has no CUDA policy (configure "
+                           "where nvcc and cuDNN 9 are installed, CNNZOO_CUDA=AUTO or ON); use --device cpu");
+#endif
+}
+
+template <model M>
+entry make_entry(std::string name, std::string type, std::string header, int order) {
+  entry e;
+  e.info = {std::move(name), std::move(type), std::move(header), order, trainable_params<M>, keras_total<M>,
+            forward_flops<M>, activations_per_image<M>, model_input<M>};
+  const std::string label = e.info.name;
+  e.summary = [label](std::ostream& os, int depth) { print_summary<M>(os, label, depth); };
+  e.make = [label](const runner_options& o) -> std::unique_ptr<runner> {
+    if (o.device == device_kind::cpu) {
+      if (o.precision != "fp32")
+        throw std::invalid_argument("cnnzoo: the CPU trains in fp32; --precision " + o.precision + " needs --device cuda");
+      std::ostringstream d;
+      d << "cpu (eigen<float>";
+#ifdef _OPENMP
+      d << ", " << (o.threads > 0 ? o.threads : omp_get_max_threads()) << " threads";
+#endif
+      d << ")";
+      return std::make_unique<network_runner<M, exec::eigen<float>>>(o, d.str(), exec::eigen<float>(o.threads));
+    }
+    return make_cuda_runner<M>(o, label);
+  };
+  return e;
+}
+
+}  // namespace cnnzoo::zoo

@@ -1,0 +1,79 @@
+#pragma once
+// The zoo at run time: every seed model by its table name, with its compile-time numbers and a
+// factory for a type-erased network. Each model is registered from its own generated translation
+// unit (zoo_entry.cpp.in), so the 31 network instantiations build in parallel.
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <cnnzoo/core/rng.hpp>
+#include <cnnzoo/graph/model.hpp>
+#include <cnnzoo/graph/part.hpp>
+#include <cnnzoo/train/sgd.hpp>
+
+namespace cnnzoo::zoo {
+
+struct model_info {
+  std::string name;          // the seed table's spelling: "ResNet18", "SE-WideResNet_2"
+  std::string type;          // the C++ type: "cnnzoo::models::resnet18"
+  std::string header;        // "cnnzoo/models/resnet.hpp"
+  int order = 0;             // row of the seed table
+  std::size_t trainable = 0, keras_total = 0, flops = 0, activations = 0;
+  shape input{};
+};
+
+// What the trainer needs of a network, whatever its model and policy.
+class runner {
+public:
+  virtual ~runner() = default;
+  virtual std::string device() const = 0;        // "cpu (eigen<float>, 2 threads)", "cuda bf16 ..."
+  virtual int batch_capacity() const = 0;
+  virtual train::sgd_options& optimizer() = 0;
+  virtual run_options& options() = 0;
+  virtual rng& generator() = 0;
+  // One SGD step on soft targets (n x 10, rows summing to 1); returns the loss before the step
+  // (a non-finite loss leaves the parameters untouched). Logits of that batch in `logits` if given.
+  virtual double train_step(const float* images, const float* targets, int n, float* logits) = 0;
+  // Inference-mode logits (n x 10).
+  virtual void predict(const float* images, int n, float* logits) = 0;
+  // The flat buffers, as fp32 on the host, for checkpoints.
+  virtual std::vector<float> params() const = 0;
+  virtual std::vector<float> state() const = 0;
+  virtual std::vector<float> velocity() const = 0;
+  virtual void set_params(const std::vector<float>&) = 0;
+  virtual void set_state(const std::vector<float>&) = 0;
+  virtual void set_velocity(const std::vector<float>&) = 0;
+  virtual const std::vector<tensor_entry>& tensors() const = 0;
+};
+
+enum class device_kind { cpu, cuda };
+
+struct runner_options {
+  device_kind device = device_kind::cpu;
+  std::string precision = "fp32";   // fp32 | bf16 | fp16 (bf16/fp16 on CUDA only)
+  int batch = 128;
+  std::uint64_t seed = 0;
+  int threads = 0;                  // CPU: 0 = all cores
+};
+
+struct entry {
+  model_info info;
+  std::function<void(std::ostream&, int depth)> summary;
+  std::function<std::unique_ptr<runner>(const runner_options&)> make;
+};
+
+// All registered models in seed-table order.
+const std::vector<const entry*>& models();
+// By name, exactly or ignoring case and punctuation ("se-wideresnet" finds "SE-WideResNet");
+// nullptr if none.
+const entry* find(std::string_view name);
+// Registration, from the generated translation units.
+struct registration {
+  explicit registration(const entry* e);
+};
+
+}  // namespace cnnzoo::zoo

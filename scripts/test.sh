@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Configures, builds and runs every test (ctest prints the summary line).
+#   BUILD_DIR  build directory (default: build)
+#   JOBS       parallel jobs (default: all cores)
+#   CNNZOO_CUDA  AUTO (default: build the CUDA policy where nvcc and cuDNN are found), ON or OFF
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD_DIR:-build}
+jobs=${JOBS:-$(nproc)}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA="${CNNZOO_CUDA:-AUTO}"
+cmake --build "$build" -j "$jobs"
+ctest --test-dir "$build" --output-on-failure -j "$jobs"
