@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#if defined(CNNZOO_ZOO_WITH_CUDA)
+#include <cnnzoo/exec/cuda_runtime.hpp>
+#endif
+
 namespace cnnzoo::zoo {
 
 namespace {
@@ -26,6 +30,14 @@ registration::registration(const entry* e) {
 }
 
 const std::vector<const entry*>& models() { return table(); }
+
+bool cuda_usable() {
+#if defined(CNNZOO_ZOO_WITH_CUDA)
+  return exec::cuda_available();
+#else
+  return false;
+#endif
+}
 
 const entry* find(std::string_view name) {
   for (const entry* e : table())

@@ -71,6 +71,8 @@ const std::vector<const entry*>& models();
 // By name, exactly or ignoring case and punctuation ("se-wideresnet" finds "SE-WideResNet");
 // nullptr if none.
 const entry* find(std::string_view name);
+// True when this build has the CUDA policy and a GPU is present (--device auto picks it then).
+bool cuda_usable();
 // Registration, from the generated translation units.
 struct registration {
   explicit registration(const entry* e);

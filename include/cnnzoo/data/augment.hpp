@@ -163,9 +163,9 @@ inline void shift_image(float* img, int c, int h, int w, int dy, int dx) {
     }
     // Walk in the direction that never reads a row or column already overwritten.
     auto row = [&](int y) {
-      float* dst = p + static_cast<std::size_t>(y) * w;
+      float* dst = p + static_cast<std::ptrdiff_t>(y) * w;
       if (y < y0 || y >= y1) { std::fill(dst, dst + w, 0.0f); return; }
-      const float* src = p + static_cast<std::size_t>(y - dy) * w;
+      const float* src = p + static_cast<std::ptrdiff_t>(y - dy) * w;
       if (dx >= 0) for (int x = w - 1; x >= 0; --x) dst[x] = (x >= x0 && x < x1) ? src[x - dx] : 0.0f;
       else         for (int x = 0; x < w; ++x)      dst[x] = (x >= x0 && x < x1) ? src[x - dx] : 0.0f;
     };
@@ -194,7 +194,7 @@ inline void cutout_box(float* img, int c, int h, int w, int cy, int cx, int size
   const int x0 = std::max(0, cx - size / 2), x1 = std::min(w, cx - size / 2 + size);
   for (int ch = 0; ch < c; ++ch)
     for (int y = y0; y < y1; ++y) {
-      float* row = img + (static_cast<std::size_t>(ch) * h + static_cast<std::size_t>(y)) * w;
+      float* row = img + (static_cast<std::ptrdiff_t>(ch) * h + y) * w;
       std::fill(row + x0, row + std::max(x0, x1), 0.0f);
     }
 }
@@ -242,9 +242,9 @@ inline affine_map keras_affine(double theta_deg, double tx, double ty, double sh
   using mat = std::array<std::array<double, 3>, 3>;
   auto mul = [](const mat& a, const mat& b) {
     mat r{};
-    for (int i = 0; i < 3; ++i)
-      for (int j = 0; j < 3; ++j)
-        for (int k = 0; k < 3; ++k) r[i][j] += a[i][k] * b[k][j];
+    for (std::size_t i = 0; i < 3; ++i)
+      for (std::size_t j = 0; j < 3; ++j)
+        for (std::size_t k = 0; k < 3; ++k) r[i][j] += a[i][k] * b[k][j];
     return r;
   };
   constexpr double deg = std::numbers::pi / 180.0;
@@ -295,14 +295,14 @@ inline void apply_affine(const float* in, float* out, int c, int h, int w, const
       const int y0 = static_cast<int>(std::floor(sy)), x0 = static_cast<int>(std::floor(sx));
       const int y1 = std::min(y0 + 1, h - 1), x1 = std::min(x0 + 1, w - 1);
       const float fy = static_cast<float>(sy - y0), fx = static_cast<float>(sx - x0);
-      const std::size_t i00 = static_cast<std::size_t>(y0) * w + x0, i01 = static_cast<std::size_t>(y0) * w + x1;
-      const std::size_t i10 = static_cast<std::size_t>(y1) * w + x0, i11 = static_cast<std::size_t>(y1) * w + x1;
-      const std::size_t o = static_cast<std::size_t>(y) * w + x;
+      const std::ptrdiff_t i00 = static_cast<std::ptrdiff_t>(y0) * w + x0, i01 = static_cast<std::ptrdiff_t>(y0) * w + x1;
+      const std::ptrdiff_t i10 = static_cast<std::ptrdiff_t>(y1) * w + x0, i11 = static_cast<std::ptrdiff_t>(y1) * w + x1;
+      const std::ptrdiff_t o = static_cast<std::ptrdiff_t>(y) * w + x;
       for (int ch = 0; ch < c; ++ch) {
         const float* p = in + static_cast<std::size_t>(ch) * plane;
         const float top = p[i00] + fx * (p[i01] - p[i00]);
         const float bottom = p[i10] + fx * (p[i11] - p[i10]);
-        out[static_cast<std::size_t>(ch) * plane + o] = top + fy * (bottom - top);
+        (out + static_cast<std::size_t>(ch) * plane)[o] = top + fy * (bottom - top);
       }
     }
 }

@@ -110,11 +110,10 @@ inline std::string how_to_get_data() {
          "pixel bytes: R, G, B planes of 32x32, row-major), plus optional DIR/test_batch.bin and "
          "DIR/batches.meta.txt.\n"
          "To get the data:\n"
-         "  - from the JPEG copy in this workspace: python3 ../shared/cifar10/make_cifar10_bin.py "
-         "../shared/cifar10/cifar10-train-jpeg.tar.xz --out data/cifar10\n"
          "  - on a machine with internet access: scripts/download-cifar10.sh (fetches the official "
          "cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz, "
          "checks its MD5 and extracts it into data/cifar10)\n"
+         "  - from another copy of CIFAR-10: write it in the format above (README.md, 'Getting the data')\n"
          "Point cnnzoo at another directory with --data DIR or the CNNZOO_DATA environment variable.";
 }
 

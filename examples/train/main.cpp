@@ -1,0 +1,118 @@
+// cnnzoo-train: trains any zoo model on CIFAR-10 by its seed-table name.
+//
+//   cnnzoo-train --model ResNet18 --data data/cifar10 --epochs 30 --out runs/resnet18
+//   cnnzoo-train --model SE-WideResNet_2 --recipe sota --device cuda
+//   cnnzoo-train --resume runs/resnet18 --epochs 40
+//   cnnzoo-train --list-models
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include <cnnzoo/data/cifar10.hpp>
+#include <cnnzoo/train/checkpoint.hpp>
+#include <cnnzoo/train/schedule.hpp>
+
+#include "train/trainer.hpp"
+#include "zoo/registry.hpp"
+
+int main(int argc, char** argv) {
+  using namespace cnnzoo;
+  CLI::App app{"cnnzoo-train: train a cnnzoo model on CIFAR-10 (official binary format)"};
+  app.set_version_flag("--version", "cnnzoo-train 0.1.0");
+  std::string model, recipe_name = "seed", resume;
+  bool list = false;
+  app.add_option("--model", model, "model by its seed-table name (see --list-models)");
+  app.add_flag("--list-models", list, "list the models and exit");
+  app.add_option("--recipe", recipe_name, "defaults: 'seed' (the seed table's batch and epochs per model) or 'sota' "
+                                          "(the SE-WideResNet 'more tricks' recipe)")
+      ->check(CLI::IsMember({"seed", "sota"}));
+  app.add_option("--resume", resume, "continue the run saved in this output directory");
+
+  // Every flag below overrides the recipe when given.
+  trainer::recipe o;
+  auto* data = app.add_option("--data", o.data_dir, "CIFAR-10 directory (else $CNNZOO_DATA, else data/cifar10)");
+  auto* epochs = app.add_option("--epochs", o.epochs, "epochs");
+  auto* batch = app.add_option("--batch-size", o.batch_size, "images per step");
+  auto* lr = app.add_option("--lr", o.lr, "peak learning rate");
+  std::string schedules;
+  for (const auto& n : train::schedule_names()) schedules += (schedules.empty() ? "" : "|") + n;
+  auto* schedule = app.add_option("--schedule", o.schedule, "learning-rate schedule: " + schedules);
+  auto* warmup = app.add_option("--warmup-epochs", o.warmup_epochs, "linear warm-up before the schedule");
+  auto* wd = app.add_option("--weight-decay", o.weight_decay, "L2 weight decay on kernels");
+  auto* momentum = app.add_option("--momentum", o.momentum, "SGD momentum");
+  auto* nesterov = app.add_option("--nesterov", o.nesterov, "Nesterov momentum (true|false)");
+  auto* clip = app.add_option("--clip-norm", o.clip_norm, "clip gradients to this global L2 norm (0: off)");
+  auto* ls = app.add_option("--label-smoothing", o.label_smoothing, "label smoothing epsilon");
+  auto* mix = app.add_option("--mixup-alpha", o.mixup_alpha, "mixup Beta(alpha, alpha) (0: off)");
+  auto* drop = app.add_option("--dropout", o.dropout, "override every dropout layer's rate");
+  auto* flip = app.add_option("--flip", o.flip, "random horizontal flips (true|false)");
+  auto* crop = app.add_option("--crop-padding", o.crop_padding, "random crops after zero padding by N (0: off)");
+  auto* cutout = app.add_option("--cutout", o.cutout, "cutout box size (0: off)");
+  auto* rotation = app.add_option("--rotation", o.rotation, "random rotation range, degrees");
+  auto* shift = app.add_option("--shift", o.shift, "random shift range, fraction of the image");
+  auto* shear = app.add_option("--shear", o.shear, "random shear range, degrees");
+  auto* zoom = app.add_option("--zoom", o.zoom, "random zoom range (1 - z .. 1 + z)");
+  auto* precision = app.add_option("--precision", o.precision, "fp32|bf16|fp16 (16-bit on CUDA only)")
+                        ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
+  auto* device = app.add_option("--device", o.device, "auto|cpu|cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  auto* seed = app.add_option("--seed", o.seed, "random seed (runs on the CPU are deterministic per seed)");
+  auto* out = app.add_option("--out", o.out_dir, "output directory (metrics, plot, report, checkpoint)");
+  auto* val = app.add_option("--val-split", o.val_split, "hold out the last N training images for validation");
+  auto* limit = app.add_option("--limit-train", o.limit_train, "train on the first N images only");
+  auto* threads = app.add_option("--threads", o.threads, "CPU threads (0: all cores)");
+  auto* every = app.add_option("--checkpoint-every", o.checkpoint_every, "epochs between checkpoints");
+  CLI11_PARSE(app, argc, argv);
+
+  if (list) {
+    for (const auto* e : zoo::models()) std::printf("%s\n", e->info.name.c_str());
+    return 0;
+  }
+  if (model.empty() && resume.empty()) {
+    std::fprintf(stderr, "cnnzoo-train: say which model to train (--model NAME; --list-models lists them), or --resume DIR\n");
+    return 2;
+  }
+  try {
+    trainer::recipe r;
+    if (!model.empty()) {
+      const auto* e = zoo::find(model);
+      r = recipe_name == "sota" ? trainer::sota_recipe(e ? e->info.name : model)
+                                : trainer::seed_recipe(e ? e->info.name : model);
+      if (!e) r.model = model;  // run() explains that it is unknown
+    }
+    // Flags given on the command line override the recipe.
+    auto take = [](CLI::Option* opt, auto& dst, const auto& src) { if (opt->count()) dst = src; };
+    take(data, r.data_dir, o.data_dir);     take(epochs, r.epochs, o.epochs);
+    take(batch, r.batch_size, o.batch_size); take(lr, r.lr, o.lr);
+    take(schedule, r.schedule, o.schedule); take(warmup, r.warmup_epochs, o.warmup_epochs);
+    take(wd, r.weight_decay, o.weight_decay); take(momentum, r.momentum, o.momentum);
+    take(nesterov, r.nesterov, o.nesterov); take(clip, r.clip_norm, o.clip_norm);
+    take(ls, r.label_smoothing, o.label_smoothing); take(mix, r.mixup_alpha, o.mixup_alpha);
+    take(drop, r.dropout, o.dropout);       take(flip, r.flip, o.flip);
+    take(crop, r.crop_padding, o.crop_padding); take(cutout, r.cutout, o.cutout);
+    take(rotation, r.rotation, o.rotation); take(shift, r.shift, o.shift);
+    take(shear, r.shear, o.shear);          take(zoom, r.zoom, o.zoom);
+    take(precision, r.precision, o.precision); take(device, r.device, o.device);
+    take(seed, r.seed, o.seed);             take(out, r.out_dir, o.out_dir);
+    take(val, r.val_split, o.val_split);    take(limit, r.limit_train, o.limit_train);
+    take(threads, r.threads, o.threads);    take(every, r.checkpoint_every, o.checkpoint_every);
+    if (!out->count() && !model.empty()) r.out_dir = "runs/" + r.model;
+
+    std::optional<std::filesystem::path> resume_dir;
+    if (!resume.empty()) resume_dir = resume;
+    trainer::run(r, std::cout, resume_dir, epochs->count() ? std::optional<int>(o.epochs) : std::nullopt);
+    return 0;
+  } catch (const trainer::train_error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return e.code;
+  } catch (const data::data_error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 4;
+  } catch (const train::checkpoint_error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 5;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cnnzoo-train: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,346 @@
+#include "trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <vector>
+
+#include <cnnzoo/data/augment.hpp>
+#include <cnnzoo/data/cifar10.hpp>
+#include <cnnzoo/train/checkpoint.hpp>
+#include <cnnzoo/train/metrics.hpp>
+#include <cnnzoo/train/plot.hpp>
+#include <cnnzoo/train/progress.hpp>
+#include <cnnzoo/train/schedule.hpp>
+
+#include "zoo/registry.hpp"
+
+namespace cnnzoo::trainer {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+constexpr int classes = 10;
+
+zoo::runner_options runner_options_for(const recipe& r) {
+  zoo::runner_options o;
+  o.batch = r.batch_size;
+  o.seed = r.seed;
+  o.threads = r.threads;
+  o.precision = r.precision;
+  if (r.device == "cpu") o.device = zoo::device_kind::cpu;
+  else if (r.device == "cuda") o.device = zoo::device_kind::cuda;
+  else o.device = zoo::cuda_usable() ? zoo::device_kind::cuda : zoo::device_kind::cpu;
+  // fp16/bf16 are GPU precisions; on the CPU the run falls back to fp32 and says so.
+  if (o.device == zoo::device_kind::cpu) o.precision = "fp32";
+  return o;
+}
+
+void validate(const recipe& r) {
+  auto bad = [](const std::string& m) { throw train_error("cnnzoo-train: " + m, 2); };
+  if (r.epochs <= 0) bad("--epochs must be positive");
+  if (r.batch_size <= 0) bad("--batch-size must be positive");
+  if (!(r.lr > 0)) bad("--lr must be positive");
+  if (r.val_split < 0) bad("--val-split must be >= 0");
+  if (r.label_smoothing < 0 || r.label_smoothing >= 1) bad("--label-smoothing must be in [0, 1)");
+  if (r.mixup_alpha < 0) bad("--mixup-alpha must be >= 0");
+  if (r.dropout >= 1) bad("--dropout must be below 1");
+  if (r.device != "auto" && r.device != "cpu" && r.device != "cuda") bad("--device must be auto, cpu or cuda");
+  if (r.precision != "fp32" && r.precision != "bf16" && r.precision != "fp16")
+    bad("--precision must be fp32, bf16 or fp16");
+}
+
+// Evaluation in inference mode over a whole split.
+struct evaluation {
+  double loss = 0, accuracy = 0;
+  train::confusion_matrix confusion{classes};
+};
+
+evaluation evaluate(zoo::runner& net, const data::dataset& set, const data::channel_statistics& stats) {
+  evaluation e;
+  const int batch = net.batch_capacity();
+  std::vector<float> x, logits(static_cast<std::size_t>(batch) * classes);
+  std::vector<std::size_t> idx;
+  std::vector<std::uint8_t> labels;
+  double loss_sum = 0;
+  for (std::size_t first = 0; first < set.size(); first += static_cast<std::size_t>(batch)) {
+    const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(batch), set.size() - first));
+    idx.resize(static_cast<std::size_t>(n));
+    std::iota(idx.begin(), idx.end(), first);
+    x.resize(static_cast<std::size_t>(n) * data::cifar10_image_bytes);
+    labels.resize(static_cast<std::size_t>(n));
+    data::gather_batch(set, idx, stats, x, labels);
+    net.predict(x.data(), n, logits.data());
+    for (int i = 0; i < n; ++i) {
+      const float* z = logits.data() + static_cast<std::size_t>(i) * classes;
+      const int label = labels[static_cast<std::size_t>(i)];
+      const double zmax = *std::max_element(z, z + classes);
+      double s = 0;
+      for (int k = 0; k < classes; ++k) s += std::exp(z[k] - zmax);
+      loss_sum += zmax + std::log(s) - z[label];
+      e.confusion.add(label, static_cast<int>(std::max_element(z, z + classes) - z));
+    }
+  }
+  e.loss = set.size() ? loss_sum / static_cast<double>(set.size()) : 0;
+  e.accuracy = e.confusion.accuracy();
+  return e;
+}
+
+struct saved_progress {
+  int epoch = 0;
+  std::int64_t step = 0;
+  double wall_seconds = 0;
+};
+
+void save_checkpoint(const fs::path& path, const recipe& r, zoo::runner& net, const rng& data_rng,
+                     const saved_progress& p) {
+  train::checkpoint_writer w(r.model);
+  w.add_string("recipe", r.to_json().dump());
+  w.add("params", net.params());
+  w.add("state", net.state());
+  w.add("momentum", net.velocity());
+  const auto d = data_rng.state(), g = net.generator().state();
+  w.add("rng.data", std::vector<std::uint64_t>(d.begin(), d.end()));
+  w.add("rng.network", std::vector<std::uint64_t>(g.begin(), g.end()));
+  w.add("progress.epoch_step", std::vector<std::int64_t>{p.epoch, p.step});
+  w.add("progress.wall_seconds", std::vector<double>{p.wall_seconds});
+  // The table of tensors, so a checkpoint can be read without this build.
+  std::string table;
+  for (const auto& e : net.tensors()) {
+    table += e.path + (e.is_state ? "\tstate\t" : "\tparam\t") + std::to_string(e.offset) + "\t" +
+             std::to_string(e.info.count()) + "\n";
+  }
+  w.add_string("tensors", table);
+  w.save_atomic(path);
+}
+
+std::array<std::uint64_t, 4> to_state(const std::vector<std::uint64_t>& v) {
+  if (v.size() != 4) throw train::checkpoint_error("cnnzoo: checkpoint random-number state has the wrong size");
+  return {v[0], v[1], v[2], v[3]};
+}
+
+}  // namespace
+
+outcome run(const recipe& given, std::ostream& log, const std::optional<fs::path>& resume_dir,
+            std::optional<int> epochs_override) {
+  // ---- the recipe: as given, or as saved by the run being resumed ------------------------------
+  recipe r = given;
+  std::optional<train::checkpoint_reader> ck;
+  if (resume_dir) {
+    const fs::path path = *resume_dir / checkpoint_file;
+    ck = train::checkpoint_reader::load(path);
+    r = recipe::from_json(nlohmann::json::parse(ck->get_string("recipe")));
+    if (!given.model.empty() && zoo::find(given.model) && zoo::find(given.model)->info.name != r.model)
+      ck->expect_model(zoo::find(given.model)->info.name);
+    ck->expect_model(r.model);
+    r.out_dir = resume_dir->string();
+    if (epochs_override) r.epochs = *epochs_override;
+  }
+  validate(r);
+  const zoo::entry* entry = zoo::find(r.model);
+  if (!entry) {
+    std::string known;
+    for (const auto* m : zoo::models()) known += " " + m->info.name;
+    throw train_error("cnnzoo-train: unknown model '" + r.model + "'; known:" + known, 2);
+  }
+  r.model = entry->info.name;
+
+  // ---- data ----------------------------------------------------------------------------------------
+  const fs::path data_dir = data::resolve_data_dir(r.data_dir.empty() ? std::nullopt : std::optional<std::string>(r.data_dir));
+  data::dataset train_set = data::load_train(data_dir);
+  std::optional<data::dataset> test_set = data::load_test(data_dir);
+  std::optional<data::dataset> val_set;
+  if (r.val_split > 0) {
+    if (static_cast<std::size_t>(r.val_split) >= train_set.size())
+      throw train_error("cnnzoo-train: --val-split " + std::to_string(r.val_split) + " leaves no training images (" +
+                            std::to_string(train_set.size()) + " in " + data_dir.string() + ")", 2);
+    auto [t, v] = data::split_validation(std::move(train_set), static_cast<std::size_t>(r.val_split));
+    train_set = std::move(t);
+    val_set = std::move(v);
+  }
+  if (r.limit_train > 0 && static_cast<std::size_t>(r.limit_train) < train_set.size())
+    train_set = train_set.slice(0, static_cast<std::size_t>(r.limit_train));
+  const std::vector<std::string> class_names = data::load_class_names(data_dir);
+  const data::channel_statistics stats = data::channel_stats(train_set);
+
+  // ---- the network ---------------------------------------------------------------------------------
+  const zoo::runner_options ro = runner_options_for(r);
+  std::unique_ptr<zoo::runner> net = entry->make(ro);
+  net->optimizer().momentum = r.momentum;
+  net->optimizer().nesterov = r.nesterov;
+  net->optimizer().weight_decay = r.weight_decay;
+  net->optimizer().clip_norm = r.clip_norm;
+  net->optimizer().validate();
+  net->options().dropout = static_cast<float>(r.dropout);
+
+  rng data_rng(r.seed ^ 0xDA7A5EEDull);
+  saved_progress progress{};
+  if (ck) {
+    net->set_params(ck->get<float>("params"));
+    net->set_state(ck->get<float>("state"));
+    net->set_velocity(ck->get<float>("momentum"));
+    data_rng.set_state(to_state(ck->get<std::uint64_t>("rng.data")));
+    net->generator().set_state(to_state(ck->get<std::uint64_t>("rng.network")));
+    const auto es = ck->get<std::int64_t>("progress.epoch_step", 2);
+    progress = {static_cast<int>(es[0]), es[1], ck->get<double>("progress.wall_seconds", 1)[0]};
+  }
+
+  const std::size_t n_train = train_set.size();
+  const int batch = r.batch_size;
+  const std::int64_t steps_per_epoch = static_cast<std::int64_t>((n_train + static_cast<std::size_t>(batch) - 1) / static_cast<std::size_t>(batch));
+  train::schedule_params sp;
+  sp.lr = r.lr;
+  sp.total_steps = steps_per_epoch * r.epochs;
+  sp.steps_per_epoch = steps_per_epoch;
+  sp.warmup_steps = static_cast<std::int64_t>(std::llround(r.warmup_epochs * static_cast<double>(steps_per_epoch)));
+  const train::schedule lr_at = train::make_schedule(r.schedule, sp);
+
+  data::augment_config aug;
+  aug.affine = {r.rotation, r.shift, r.shift, r.shear, r.zoom, false};
+  aug.crop_padding = r.crop_padding;
+  aug.random_flip = r.flip;
+  aug.cutout_size = r.cutout;
+
+  // ---- output directory ------------------------------------------------------------------------------
+  const fs::path out = r.out_dir;
+  fs::create_directories(out);
+  std::vector<train::epoch_metrics> history;
+  if (ck && fs::exists(out / metrics_file)) history = train::read_metrics(out / metrics_file, progress.epoch);
+  {  // rewrite the metrics file up to the resumed epoch, so a crash after it leaves no stale lines
+    train::metrics_writer rewrite(out / metrics_file, false);
+    for (const auto& m : history) rewrite.write(m);
+  }
+  train::metrics_writer metrics(out / metrics_file, true);
+
+  log << "cnnzoo-train: " << r.model << " (" << entry->info.trainable << " trainable parameters) on "
+      << net->device() << ", " << n_train << " training images"
+      << (val_set ? ", " + std::to_string(val_set->size()) + " held out for validation" : std::string{})
+      << (test_set ? ", " + std::to_string(test_set->size()) + " test images" : std::string{}) << ", batch " << batch
+      << ", " << r.epochs << " epochs, schedule " << lr_at.name() << "\n";
+  if (ck) log << "cnnzoo-train: resuming " << out.string() << " after epoch " << progress.epoch << "\n";
+
+  train::progress_reporter reporter(log, r.epochs, steps_per_epoch, batch);
+  const data::batch_shape shape_of_batch{batch, 3, 32, 32};
+  std::vector<float> x, targets, logits(static_cast<std::size_t>(batch) * classes);
+  std::vector<std::uint8_t> labels;
+  std::vector<std::size_t> order(n_train);
+  const auto run_start = clock_type::now();
+  const double wall_before = progress.wall_seconds;
+  double images_seen = 0;
+
+  for (int epoch = progress.epoch; epoch < r.epochs; ++epoch) {
+    const auto epoch_start = clock_type::now();
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    for (std::size_t i = n_train - 1; i > 0; --i) std::swap(order[i], order[data_rng.below(i + 1)]);
+    double loss_sum = 0;
+    std::size_t correct = 0, seen = 0;
+    reporter.begin_epoch(epoch + 1);
+    for (std::int64_t s = 0; s < steps_per_epoch; ++s) {
+      const std::size_t first = static_cast<std::size_t>(s) * static_cast<std::size_t>(batch);
+      const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(batch), n_train - first));
+      const std::span<const std::size_t> idx(order.data() + first, static_cast<std::size_t>(n));
+      x.resize(static_cast<std::size_t>(n) * data::cifar10_image_bytes);
+      labels.resize(static_cast<std::size_t>(n));
+      data::gather_batch(train_set, idx, stats, x, labels);
+      data::batch_shape bs = shape_of_batch;
+      bs.n = n;
+      data::augment_batch(x, bs, aug, data_rng);
+      targets = data::smooth_targets(labels, classes, static_cast<float>(r.label_smoothing));
+      data::mixup(x, bs, targets, classes, r.mixup_alpha, data_rng);
+
+      net->optimizer().lr = lr_at(progress.step);
+      const double loss = net->train_step(x.data(), targets.data(), n, logits.data());
+      if (!std::isfinite(loss)) {
+        throw train_error("cnnzoo-train: the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
+                              " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(progress.step) +
+                              " (learning rate " + std::to_string(net->optimizer().lr) + "). The last good checkpoint " +
+                              (fs::exists(out / checkpoint_file) ? "is " + (out / checkpoint_file).string()
+                                                                 : std::string("does not exist yet")) +
+                              "; try a lower --lr, --clip-norm 5 or --warmup-epochs 5.",
+                          3);
+      }
+      ++progress.step;
+      loss_sum += loss * n;
+      for (int i = 0; i < n; ++i) {
+        const float* z = logits.data() + static_cast<std::size_t>(i) * classes;
+        correct += static_cast<std::size_t>(std::max_element(z, z + classes) - z) == labels[static_cast<std::size_t>(i)];
+      }
+      seen += static_cast<std::size_t>(n);
+      reporter.step(s + 1, loss);
+    }
+    const double epoch_secs = std::chrono::duration<double>(clock_type::now() - epoch_start).count();
+    images_seen += static_cast<double>(seen);
+
+    train::epoch_metrics m;
+    m.epoch = epoch + 1;
+    m.step = progress.step;
+    m.lr = net->optimizer().lr;
+    m.train_loss = loss_sum / static_cast<double>(seen);
+    m.train_acc = static_cast<double>(correct) / static_cast<double>(seen);
+    m.images_per_second = static_cast<double>(seen) / epoch_secs;
+    const data::dataset* monitor = val_set ? &*val_set : test_set ? &*test_set : nullptr;
+    if (monitor) {
+      const evaluation e = evaluate(*net, *monitor, stats);
+      m.val_loss = e.loss;
+      m.val_acc = e.accuracy;
+    }
+    progress.epoch = epoch + 1;
+    progress.wall_seconds = wall_before + std::chrono::duration<double>(clock_type::now() - run_start).count();
+    m.wall_seconds = progress.wall_seconds;
+    metrics.write(m);
+    history.push_back(m);
+    train::epoch_status st;
+    st.epoch = m.epoch;
+    st.epochs = r.epochs;
+    st.step = m.step;
+    st.lr = m.lr;
+    st.train_loss = m.train_loss;
+    st.train_acc = m.train_acc;
+    st.val_loss = m.val_loss;
+    st.val_acc = m.val_acc;
+    st.val_name = val_set ? "val" : "test";
+    st.images_per_second = m.images_per_second;
+    st.epoch_seconds = epoch_secs;
+    reporter.end_epoch(st);
+
+    if (progress.epoch % std::max(1, r.checkpoint_every) == 0 || progress.epoch == r.epochs)
+      save_checkpoint(out / checkpoint_file, r, *net, data_rng, progress);
+    train::training_history h;
+    for (const auto& e : history) {
+      h.epoch.push_back(e.epoch);
+      h.train_loss.push_back(e.train_loss);
+      h.train_acc.push_back(e.train_acc);
+      h.val_loss.push_back(e.val_loss.value_or(NAN));
+      h.val_acc.push_back(e.val_acc.value_or(NAN));
+    }
+    train::write_training_curves(out / plot_file, h, val_set ? "validation" : "test");
+  }
+
+  // ---- the final report --------------------------------------------------------------------------------
+  const data::dataset* final_set = test_set ? &*test_set : val_set ? &*val_set : &train_set;
+  const evaluation e = evaluate(*net, *final_set, stats);
+  train::run_report report;
+  report.model = r.model;
+  report.epochs = progress.epoch;
+  report.evaluated_on = test_set ? "test" : val_set ? "validation" : "train";
+  report.train_seconds = progress.wall_seconds;
+  const double this_run = std::chrono::duration<double>(clock_type::now() - run_start).count();
+  report.images_per_second = images_seen > 0 ? images_seen / this_run : 0;
+  report.final_loss = e.loss;
+  report.confusion = e.confusion;
+  report.class_names = class_names;
+  report.config = r.to_json();
+  report.config["device"] = net->device();
+  train::write_report_json(out / report_file, report);
+  log << "cnnzoo-train: " << report.evaluated_on << " accuracy " << e.accuracy * 100 << "% after "
+      << progress.epoch << " epochs, " << report.train_seconds << " s; wrote " << (out / report_file).string()
+      << ", " << (out / metrics_file).string() << ", " << (out / plot_file).string() << ", "
+      << (out / checkpoint_file).string() << "\n";
+  return {progress.epoch, e.accuracy, report.train_seconds, report.images_per_second, out};
+}
+
+}  // namespace cnnzoo::trainer

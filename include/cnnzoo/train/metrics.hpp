@@ -1,0 +1,235 @@
+#pragma once
+// What a training run reports: a confusion matrix, one JSON line of metrics per epoch
+// (metrics.jsonl, appendable so a resumed run continues the same file), and the final
+// report.json that scripts read (model, epochs, test_accuracy as a fraction, timings, per-class
+// accuracy and the confusion matrix).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cnnzoo::train {
+
+// A metrics or report file that cannot be written or read.
+class metrics_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// counts(truth, predicted); rows are true classes.
+class confusion_matrix {
+public:
+  explicit confusion_matrix(int classes = 10) : k_(classes), counts_(static_cast<std::size_t>(classes) * static_cast<std::size_t>(classes)) {
+    if (classes <= 0) throw metrics_error("cnnzoo: a confusion matrix needs at least one class");
+  }
+
+  int classes() const noexcept { return k_; }
+
+  void add(int truth, int predicted) {
+    if (truth < 0 || truth >= k_ || predicted < 0 || predicted >= k_)
+      throw metrics_error("cnnzoo: confusion_matrix::add: class pair (" + std::to_string(truth) + ", " +
+                          std::to_string(predicted) + ") is outside 0.." + std::to_string(k_ - 1));
+    ++counts_[index(truth, predicted)];
+  }
+  template <class L, class P>
+  void add(std::span<const L> truth, std::span<const P> predicted) {
+    if (truth.size() != predicted.size())
+      throw metrics_error("cnnzoo: confusion_matrix::add: " + std::to_string(truth.size()) + " labels but " +
+                          std::to_string(predicted.size()) + " predictions");
+    for (std::size_t i = 0; i < truth.size(); ++i) add(static_cast<int>(truth[i]), static_cast<int>(predicted[i]));
+  }
+  void merge(const confusion_matrix& other) {
+    if (other.k_ != k_) throw metrics_error("cnnzoo: cannot merge confusion matrices of different class counts");
+    for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  }
+  void reset() noexcept { std::fill(counts_.begin(), counts_.end(), 0); }
+
+  std::uint64_t count(int truth, int predicted) const { return counts_.at(index(truth, predicted)); }
+  std::uint64_t total() const noexcept {
+    std::uint64_t t = 0;
+    for (auto c : counts_) t += c;
+    return t;
+  }
+  std::uint64_t correct() const noexcept {
+    std::uint64_t t = 0;
+    for (int c = 0; c < k_; ++c) t += counts_[index(c, c)];
+    return t;
+  }
+  // Fraction correct; NaN when empty, so "no data" is never mistaken for 0% or 100%.
+  double accuracy() const noexcept {
+    const auto t = total();
+    return t ? static_cast<double>(correct()) / static_cast<double>(t) : std::nan("");
+  }
+  // Recall of each true class; NaN for a class with no examples.
+  std::vector<double> per_class_accuracy() const {
+    std::vector<double> acc(static_cast<std::size_t>(k_));
+    for (int c = 0; c < k_; ++c) {
+      std::uint64_t row = 0;
+      for (int p = 0; p < k_; ++p) row += counts_[index(c, p)];
+      acc[static_cast<std::size_t>(c)] = row ? static_cast<double>(counts_[index(c, c)]) / static_cast<double>(row) : std::nan("");
+    }
+    return acc;
+  }
+  nlohmann::json to_json() const {
+    nlohmann::json rows = nlohmann::json::array();
+    for (int t = 0; t < k_; ++t) {
+      nlohmann::json row = nlohmann::json::array();
+      for (int p = 0; p < k_; ++p) row.push_back(counts_[index(t, p)]);
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+private:
+  std::size_t index(int t, int p) const noexcept { return static_cast<std::size_t>(t) * static_cast<std::size_t>(k_) + static_cast<std::size_t>(p); }
+  int k_;
+  std::vector<std::uint64_t> counts_;
+};
+
+// One line of metrics.jsonl. Validation fields are absent (not null) when there is no
+// validation set, so a reader can tell "not measured" from a value.
+struct epoch_metrics {
+  int epoch = 0;             // 1-based, completed epochs
+  std::int64_t step = 0;     // optimizer steps taken so far
+  double lr = 0;             // the rate of the epoch's last step
+  double train_loss = 0;
+  double train_acc = 0;
+  std::optional<double> val_loss;
+  std::optional<double> val_acc;
+  double images_per_second = 0;
+  double wall_seconds = 0;   // since the start of training (resumed runs include earlier time)
+};
+
+inline nlohmann::json to_json(const epoch_metrics& m) {
+  nlohmann::json j{{"epoch", m.epoch},           {"step", m.step},
+                   {"lr", m.lr},                 {"train_loss", m.train_loss},
+                   {"train_acc", m.train_acc},   {"images_per_second", m.images_per_second},
+                   {"wall_seconds", m.wall_seconds}};
+  if (m.val_loss) j["val_loss"] = *m.val_loss;
+  if (m.val_acc) j["val_acc"] = *m.val_acc;
+  return j;
+}
+
+inline epoch_metrics epoch_metrics_from_json(const nlohmann::json& j) {
+  epoch_metrics m;
+  m.epoch = j.at("epoch").get<int>();
+  m.step = j.at("step").get<std::int64_t>();
+  m.lr = j.at("lr").get<double>();
+  m.train_loss = j.at("train_loss").is_null() ? std::nan("") : j.at("train_loss").get<double>();
+  m.train_acc = j.at("train_acc").get<double>();
+  if (j.contains("val_loss") && !j["val_loss"].is_null()) m.val_loss = j["val_loss"].get<double>();
+  if (j.contains("val_acc") && !j["val_acc"].is_null()) m.val_acc = j["val_acc"].get<double>();
+  m.images_per_second = j.at("images_per_second").get<double>();
+  m.wall_seconds = j.at("wall_seconds").get<double>();
+  return m;
+}
+
+// Appends one JSON object per line and flushes it, so a crash loses at most the current epoch
+// and `tail -f` shows progress.
+class metrics_writer {
+public:
+  // append = true continues an existing file (a resumed run).
+  explicit metrics_writer(const std::filesystem::path& path, bool append = false) : path_(path) {
+    std::error_code ec;
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    out_.open(path, append ? std::ios::app : std::ios::trunc);
+    if (!out_) throw metrics_error("cnnzoo: cannot open metrics file " + path.string() + " for writing (check the --out directory)");
+  }
+  void write(const epoch_metrics& m) { write(to_json(m)); }
+  void write(const nlohmann::json& j) {
+    out_ << j.dump() << '\n';
+    out_.flush();
+    if (!out_) throw metrics_error("cnnzoo: writing metrics file " + path_.string() + " failed (disk full?)");
+  }
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+private:
+  std::filesystem::path path_;
+  std::ofstream out_;
+};
+
+// Reads metrics.jsonl back (to plot, or to keep the history of a resumed run). Lines after the
+// last epoch `up_to_epoch` are dropped: a resumed run re-does the epochs after its checkpoint.
+inline std::vector<epoch_metrics> read_metrics(const std::filesystem::path& path, std::optional<int> up_to_epoch = std::nullopt) {
+  std::ifstream in(path);
+  if (!in) throw metrics_error("cnnzoo: cannot open metrics file " + path.string());
+  std::vector<epoch_metrics> out;
+  std::size_t line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      auto m = epoch_metrics_from_json(nlohmann::json::parse(line));
+      if (!up_to_epoch || m.epoch <= *up_to_epoch) out.push_back(m);
+    } catch (const nlohmann::json::exception& e) {
+      // A line cut short by a crash is the only expected damage: skip a bad last line, refuse others.
+      if (in.peek() == std::char_traits<char>::eof()) break;
+      throw metrics_error("cnnzoo: metrics file " + path.string() + ", line " + std::to_string(line_no) + ": " + e.what());
+    }
+  }
+  return out;
+}
+
+// The final summary of a run.
+struct run_report {
+  std::string model;
+  int epochs = 0;
+  std::string evaluated_on = "test";  // "test" (test_batch.bin) or "validation" (held-out split)
+  double train_seconds = 0;
+  double images_per_second = 0;
+  std::optional<double> final_loss;   // on the evaluated split
+  confusion_matrix confusion{10};     // on the evaluated split
+  std::vector<std::string> class_names;
+  nlohmann::json config = nlohmann::json::object();  // the flags and recipe the run used
+};
+
+inline nlohmann::json to_json(const run_report& r) {
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  nlohmann::json per_class = nlohmann::json::object();
+  const auto acc = r.confusion.per_class_accuracy();
+  for (std::size_t c = 0; c < acc.size(); ++c) {
+    const std::string name = c < r.class_names.size() ? r.class_names[c] : std::to_string(c);
+    per_class[name] = num(acc[c]);
+  }
+  nlohmann::json j{{"model", r.model},
+                   {"epochs", r.epochs},
+                   {"evaluated_on", r.evaluated_on},
+                   {"test_accuracy", num(r.confusion.accuracy())},
+                   {"train_seconds", num(r.train_seconds)},
+                   {"images_per_second", num(r.images_per_second)},
+                   {"per_class_accuracy", per_class},
+                   {"confusion_matrix", r.confusion.to_json()},
+                   {"evaluated_images", r.confusion.total()},
+                   {"config", r.config}};
+  if (r.final_loss) j["test_loss"] = num(*r.final_loss);
+  if (!r.class_names.empty()) j["class_names"] = r.class_names;
+  return j;
+}
+
+// Writes report.json through a temporary file and a rename, like checkpoints, so a reader never
+// sees half a report.
+inline void write_report_json(const std::filesystem::path& path, const run_report& r) {
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) throw metrics_error("cnnzoo: cannot write report " + tmp.string() + " (check the --out directory)");
+    out << to_json(r).dump(2) << '\n';
+    out.flush();
+    if (!out) throw metrics_error("cnnzoo: writing report " + tmp.string() + " failed (disk full?)");
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw metrics_error("cnnzoo: cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+}
+
+}  // namespace cnnzoo::train
