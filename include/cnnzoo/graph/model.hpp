@@ -27,7 +27,7 @@ namespace detail {
 template <class M>
 struct bound_model_of {
   static constexpr shape in = input_of<M>();
-  using type = typename M::template bind<in>;
+  using type = typename bind_of<M, in>::type;
 };
 }  // namespace detail
 template <class M> using bound_model = typename detail::bound_model_of<M>::type;

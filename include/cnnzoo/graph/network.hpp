@@ -51,6 +51,10 @@ public:
     targets_ = policy_.template allocate<T>(static_cast<std::size_t>(classes) * b);
     dlogits_ = policy_.template allocate<T>(static_cast<std::size_t>(classes) * b);
     table_ = tensor_table<M>();
+    // A policy that computes from a lower-precision copy of the weights (CUDA bf16/fp16) learns
+    // here where the master parameters and their gradients live.
+    if constexpr (requires { policy_.bind_parameters(params_.data(), grads_.data(), root::size.params); })
+      policy_.bind_parameters(params_.data(), grads_.data(), root::size.params);
     initialize(seed);
   }
 

@@ -28,7 +28,9 @@ namespace cnnzoo {
 // Per-pass switches a user changes without recompiling.
 struct run_options {
   float dropout = -1.0f;      // < 0: every dropout layer uses its own rate
-  float drop_path = -1.0f;    // < 0: every stochastic-depth gate uses its own rate
+  float drop_path = -1.0f;    // < 0: every stochastic-depth gate uses its own rate; >= 0 multiplies
+                              // every gate's drop probability (1 - survival), clamped to [0, 1]:
+                              // 0 turns drop-path off, 1 keeps the model's rates (layers/drop_path.hpp)
 };
 
 // Run-time facts of one forward or backward pass.
@@ -53,7 +55,6 @@ template <class P> using value_t = typename P::value_type;
 template <class P> using weight_t = typename P::weight_type;
 template <class P> using slot_t = slot<weight_t<P>, value_t<P>>;
 
-template <class L, shape In> using bind_t = typename L::template bind<In>;
 
 // How parameters are initialised and whether L2 weight decay applies to them (the seed puts a
 // kernel_regularizer on convolution and dense kernels only, not on biases or BatchNorm).
@@ -79,6 +80,44 @@ struct part_info {
   sizes size;
   std::size_t flops = 0;
 };
+
+namespace detail {
+// A layer spec may carry a name (`static constexpr std::string_view name = "preact_basic_unit";`,
+// typically a named block deriving from a combinator); summaries then show that name instead of
+// the combinator's kind. The bound part is otherwise the spec's own.
+template <class V>
+struct renaming_visitor {
+  V& inner;
+  std::string_view name;
+  bool renamed = false;
+  void begin(part_info p) {
+    if (!renamed) { p.kind = name; renamed = true; }
+    inner.begin(p);
+  }
+  void end() { inner.end(); }
+  void param(const tensor_info& t) { inner.param(t); }
+  void state(const tensor_info& t) { inner.state(t); }
+};
+template <class L, class B>
+struct named_part : B {
+  template <class V>
+  static void describe(V& v) {
+    renaming_visitor<V> r{v, L::name};
+    B::describe(r);
+  }
+};
+template <class L, shape In>
+struct bind_of {
+  using type = typename L::template bind<In>;
+};
+template <class L, shape In>
+  requires requires { { L::name } -> std::convertible_to<std::string_view>; }
+struct bind_of<L, In> {
+  using type = named_part<L, typename L::template bind<In>>;
+};
+}  // namespace detail
+
+template <class L, shape In> using bind_t = typename detail::bind_of<L, In>::type;
 
 template <class B>
 concept bound_part = requires {
