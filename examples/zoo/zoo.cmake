@@ -1,5 +1,7 @@
-# The zoo, in seed-table order: name (the table's spelling) | C++ type | header.
-# examples/CMakeLists.txt generates one translation unit per row (zoo_entry.cpp.in).
+# The zoo, in seed-table order: name (the table's spelling  "EfficientNetB0|cnnzoo::models::efficientnet_b0|cnnzoo/models/efficientnet.hpp"
+) | C++ type | header.
+# examples/CMakeLists.txt generates one translation unit per row (zoo_entry.cpp.in  "EfficientNetB0|cnnzoo::models::efficientnet_b0|cnnzoo/models/efficientnet.hpp"
+).
 set(CNNZOO_ZOO
   "AlexNet|cnnzoo::models::alexnet|cnnzoo/models/alexnet.hpp"
   "NIN|cnnzoo::models::nin|cnnzoo/models/nin.hpp"
@@ -12,9 +14,24 @@ set(CNNZOO_ZOO
   "ResNet50|cnnzoo::models::resnet50|cnnzoo/models/resnet.hpp"
   "DilatedConv|cnnzoo::models::dilated_conv|cnnzoo/models/dilated.hpp"
   "SqueezeNet|cnnzoo::models::squeezenet|cnnzoo/models/squeezenet.hpp"
+  "StochasticDepth|cnnzoo::models::stochastic_depth_resnet50|cnnzoo/models/stochastic_depth.hpp"
   "FractalNet|cnnzoo::models::fractalnet|cnnzoo/models/fractalnet.hpp"
   "Xception|cnnzoo::models::xception|cnnzoo/models/xception.hpp"
+  "PyramidNet110|cnnzoo::models::pyramidnet110|cnnzoo/models/pyramidnet.hpp"
+  "ResNeXt50|cnnzoo::models::resnext50|cnnzoo/models/resnext.hpp"
   "WideResNet|cnnzoo::models::wide_resnet_28_10|cnnzoo/models/wide_resnet.hpp"
   "DenseNet100|cnnzoo::models::densenet100|cnnzoo/models/densenet.hpp"
   "DenseNet121|cnnzoo::models::densenet121|cnnzoo/models/densenet.hpp"
+  "DualPathNet50|cnnzoo::models::dual_path_net50|cnnzoo/models/dual_path.hpp"
+  "DualPathNet92|cnnzoo::models::dual_path_net92|cnnzoo/models/dual_path.hpp"
+  "ShuffleNetV2|cnnzoo::models::shufflenet_v2|cnnzoo/models/shufflenet.hpp"
+  "MobileNetV3|cnnzoo::models::mobilenet_v3|cnnzoo/models/mobilenet.hpp"
+  "SE-ResNet50|cnnzoo::models::se_resnet50|cnnzoo/models/senet.hpp"
+  "SE-ResNeXt50|cnnzoo::models::se_resnext50|cnnzoo/models/senet.hpp"
+  "SE-WideResNet|cnnzoo::models::se_wide_resnet|cnnzoo/models/senet.hpp"
+  "SE-WideResNet_2|cnnzoo::models::se_wide_resnet_2|cnnzoo/models/senet.hpp"
+  "SENet154|cnnzoo::models::senet154|cnnzoo/models/senet.hpp"
+  "CBAM-ResNet50|cnnzoo::models::cbam_resnet50|cnnzoo/models/cbam.hpp"
+  "SKNet|cnnzoo::models::sknet|cnnzoo/models/sknet.hpp"
+  "EfficientNetB0|cnnzoo::models::efficientnet_b0|cnnzoo/models/efficientnet.hpp"
 )

@@ -11,10 +11,20 @@
 #include <cmath>
 #include <cstdint>
 
+// Functions that CUDA device code calls too (dropout masks): __host__ __device__ under nvcc,
+// nothing for a host compiler.
+#ifndef CNNZOO_HD
+#if defined(__CUDACC__)
+#define CNNZOO_HD __host__ __device__
+#else
+#define CNNZOO_HD
+#endif
+#endif
+
 namespace cnnzoo {
 
 // splitmix64 finaliser: a good 64-bit mix of one value.
-constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
+CNNZOO_HD constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
   z += 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -22,7 +32,7 @@ constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
 }
 
 // A uniform float in [0, 1) that depends only on (seed, index): counter-based, stateless.
-constexpr float hash_uniform(std::uint64_t seed, std::uint64_t index) noexcept {
+CNNZOO_HD constexpr float hash_uniform(std::uint64_t seed, std::uint64_t index) noexcept {
   return static_cast<float>(mix64(seed ^ mix64(index)) >> 40) * 0x1.0p-24f;
 }
 

@@ -5,6 +5,8 @@
 //   cnnzoo::network<cnnzoo::models::resnet18, cnnzoo::exec::eigen<float>> net{/*batch=*/32};
 #define CNNZOO_EIGEN_POLICY_INTERNAL
 #include "eigen/detail_common.hpp"
+#include "eigen/detail_attention.hpp"
+#include "eigen/detail_channels.hpp"
 #include "eigen/detail_conv.hpp"
 #include "eigen/detail_dense.hpp"
 #include "eigen/detail_elementwise.hpp"
@@ -52,6 +54,9 @@ public:
   template <class U> void upload(U* dst, const U* host, std::size_t count) const { std::copy_n(host, count, dst); }
   template <class U> void download(U* host, const U* src, std::size_t count) const { std::copy_n(src, count, host); }
   void synchronize() const noexcept {}
+  // network<> names its parameter and gradient buffers; the CPU computes from them directly
+  // (the CUDA policy keeps a 16-bit copy of the weights there).
+  void bind_parameters(T*, T*, std::size_t) noexcept {}
 
   // ---- convolution, normalisation, activation --------------------------------------------------
   void conv2d_forward(const conv_geometry& g, const T* x, const T* w, const T* b, T* y) const {
@@ -143,6 +148,59 @@ public:
   void multiply(std::size_t count, const T* x, const T* m, T* y) const {
 #pragma omp parallel for schedule(static) if (static_cast<dd>(count) > eigen_detail::parallel_threshold)
     for (dd i = 0; i < static_cast<dd>(count); ++i) y[i] = x[i] * m[i];
+  }
+
+  // ---- channel blocks, shuffle, squeeze-excite (detail_channels.hpp) ---------------------------
+  // Channel shuffle: y[i, j * groups + g] = x[i, g * (c / groups) + j] for every pixel. Its
+  // inverse (the backward pass) is shuffle_channels with c / groups groups.
+  void shuffle_channels(int n, int c, int hw, int groups, const T* x, T* y) const {
+    eigen_detail::shuffle_channels(n, c, hw, groups, x, y);
+  }
+  // Broadcast channel multiply: y[i, ch, :] = x[i, ch, :] * s[i, ch] (squeeze-excite's scale;
+  // with c = 1 and hw = values per image, a per-sample scale).
+  void scale_channels_forward(int n, int c, int hw, const T* x, const T* s, T* y) const {
+    eigen_detail::scale_channels_forward(n, c, hw, x, s, y);
+  }
+  // ds[i, ch] = sum over the plane of dy * x (overwritten; skipped when null);
+  // dx = dy * s[i, ch], overwritten or, with accumulate, added (skipped when null).
+  void scale_channels_backward(int n, int c, int hw, const T* x, const T* s, const T* dy, T* dx, T* ds,
+                               bool accumulate) const {
+    eigen_detail::scale_channels_backward(n, c, hw, x, s, dy, dx, ds, accumulate);
+  }
+  // mask[i] = hash_uniform(key, i) >= drop ? (rescale ? T(1) / (T(1) - T(drop)) : T(1)) : T(0), for
+  // i in [0, count): the stochastic-depth gate's per-sample coin (any keyed Bernoulli mask),
+  // identical on every policy.
+  void bernoulli_mask(std::size_t count, float drop, bool rescale, std::uint64_t key, T* mask) const {
+    eigen_detail::bernoulli_mask(static_cast<dd>(count), drop, rescale, key, mask);
+  }
+
+  // ---- attention: channel statistics, spatial scaling, softmax (detail_attention.hpp) --------
+  // Statistics over the channels of every pixel (CBAM's spatial attention):
+  // y[i, p] = mean or max over ch of x[i, ch, p]; y is (n, 1, h, w).
+  void channel_pool_forward(pool_kind k, int n, int c, int hw, const T* x, T* y) const {
+    eigen_detail::channel_pool_forward(k, n, c, hw, x, y);
+  }
+  // dx overwritten: dy / c on every channel (mean), or dy on the first maximal channel (max).
+  void channel_pool_backward(pool_kind k, int n, int c, int hw, const T* x, const T* dy, T* dx) const {
+    eigen_detail::channel_pool_backward(k, n, c, hw, x, dy, dx);
+  }
+  // Broadcast spatial multiply: y[i, ch, p] = x[i, ch, p] * s[i, p] (s is (n, 1, h, w)).
+  void scale_spatial_forward(int n, int c, int hw, const T* x, const T* s, T* y) const {
+    eigen_detail::scale_spatial_forward(n, c, hw, x, s, y);
+  }
+  // ds[i, p] = sum over ch of dy * x (overwritten; skipped when null);
+  // dx = dy * s[i, p], overwritten or, with accumulate, added (skipped when null).
+  void scale_spatial_backward(int n, int c, int hw, const T* x, const T* s, const T* dy, T* dx, T* ds,
+                              bool accumulate) const {
+    eigen_detail::scale_spatial_backward(n, c, hw, x, s, dy, dx, ds, accumulate);
+  }
+  // Softmax over the channels of each group, or over the groups (geometry_attention.hpp).
+  void softmax_forward(const softmax_geometry& g, const T* x, T* y) const {
+    eigen_detail::softmax_forward(g, x, y);
+  }
+  // dx = y * (dy - sum over the axis of dy * y), from the forward output y; dx overwritten.
+  void softmax_backward(const softmax_geometry& g, const T* y, const T* dy, T* dx) const {
+    eigen_detail::softmax_backward(g, y, dy, dx);
   }
 
   // ---- loss and optimiser ---------------------------------------------------------------------
