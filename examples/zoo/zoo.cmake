@@ -1,7 +1,5 @@
-# The zoo, in seed-table order: name (the table's spelling  "EfficientNetB0|cnnzoo::models::efficientnet_b0|cnnzoo/models/efficientnet.hpp"
-) | C++ type | header.
-# examples/CMakeLists.txt generates one translation unit per row (zoo_entry.cpp.in  "EfficientNetB0|cnnzoo::models::efficientnet_b0|cnnzoo/models/efficientnet.hpp"
-).
+# The zoo, in seed-table order: name (the table's spelling) | C++ type | header.
+# examples/CMakeLists.txt generates one translation unit per row (zoo_entry.cpp.in).
 set(CNNZOO_ZOO
   "AlexNet|cnnzoo::models::alexnet|cnnzoo/models/alexnet.hpp"
   "NIN|cnnzoo::models::nin|cnnzoo/models/nin.hpp"
