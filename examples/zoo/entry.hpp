@@ -10,6 +10,10 @@
 
 #include "registry.hpp"
 
+#if defined(CNNZOO_ZOO_WITH_CUDA)
+#include <cnnzoo/exec/cuda.hpp>
+#endif
+
 namespace cnnzoo::zoo {
 
 template <model M, class P>
@@ -65,6 +69,20 @@ private:
   std::string device_;
   std::vector<value_t<P>> targets_;
 };
+
+#if defined(CNNZOO_ZOO_WITH_CUDA)
+template <model M>
+std::unique_ptr<runner> make_cuda_network_runner(const runner_options& o, const std::string& name) {
+  if (!exec::cuda_available())
+    throw std::runtime_error("cnnzoo: " + name + " cannot run on CUDA: " + exec::cuda_unavailable_reason() +
+                             "; use --device cpu");
+  const std::string device = "cuda " + o.precision;
+  if (o.precision == "bf16") return std::make_unique<network_runner<M, exec::cuda<bf16>>>(o, device, exec::cuda<bf16>{});
+  if (o.precision == "fp16") return std::make_unique<network_runner<M, exec::cuda<fp16>>>(o, device, exec::cuda<fp16>{});
+  if (o.precision == "fp32") return std::make_unique<network_runner<M, exec::cuda<fp32>>>(o, device, exec::cuda<fp32>{});
+  throw std::invalid_argument("cnnzoo: unknown precision '" + o.precision + "' (fp32, bf16 or fp16)");
+}
+#endif
 
 // The CUDA runner is built only where the CUDA policy is; elsewhere asking for it explains why not.
 template <model M>

@@ -4,7 +4,7 @@
 #include <cctype>
 
 #if defined(CNNZOO_ZOO_WITH_CUDA)
-#include <cnnzoo/exec/cuda_runtime.hpp>
+#include <cnnzoo/exec/cuda.hpp>
 #endif
 
 namespace cnnzoo::zoo {
