@@ -4,6 +4,9 @@
 //   cnnzoo-train --model SE-WideResNet_2 --recipe sota --device cuda
 //   cnnzoo-train --resume runs/resnet18 --epochs 40
 //   cnnzoo-train --list-models
+//
+// Exit codes: 0 done, 1 other failure, 2 bad flags or unknown model, 3 the loss or the weights
+// became non-finite, 4 bad or missing data, 5 a checkpoint that cannot be resumed.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -27,7 +30,13 @@ int main(int argc, char** argv) {
   app.add_option("--recipe", recipe_name, "defaults: 'seed' (the seed table's batch and epochs per model) or 'sota' "
                                           "(the SE-WideResNet 'more tricks' recipe)")
       ->check(CLI::IsMember({"seed", "sota"}));
-  app.add_option("--resume", resume, "continue the run saved in this output directory");
+  app.add_option("--resume", resume, "continue the run saved in this output directory (with its recipe; only "
+                                     "--epochs, --lr, --device, --threads and --data may change)");
+  int stop_after = 0;
+  app.add_option("--stop-after-epochs", stop_after, "stop after N epochs of this invocation, leaving a checkpoint "
+                                                    "to --resume (time-limited jobs)");
+  app.footer("Exit codes: 0 done, 1 other failure, 2 bad flags or unknown model, 3 non-finite loss or weights "
+             "(the last good checkpoint is kept), 4 bad or missing data, 5 a checkpoint that cannot be resumed.");
 
   // Every flag below overrides the recipe when given.
   trainer::recipe o;
@@ -72,6 +81,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cnnzoo-train: say which model to train (--model NAME; --list-models lists them), or --resume DIR\n");
     return 2;
   }
+  // The progress written so far comes first, then the reason, when both go to one log.
+  auto fail = [](const std::string& message, int code) {
+    std::cout.flush();
+    std::fprintf(stderr, "%s\n", message.c_str());
+    return code;
+  };
   try {
     trainer::recipe r;
     if (!model.empty()) {
@@ -98,21 +113,41 @@ int main(int argc, char** argv) {
     take(threads, r.threads, o.threads);    take(every, r.checkpoint_every, o.checkpoint_every);
     if (!out->count() && !model.empty()) r.out_dir = "runs/" + r.model;
 
-    std::optional<std::filesystem::path> resume_dir;
-    if (!resume.empty()) resume_dir = resume;
-    trainer::run(r, std::cout, resume_dir, epochs->count() ? std::optional<int>(o.epochs) : std::nullopt);
+    trainer::session s;
+    s.stop_after_epochs = stop_after;
+    if (!resume.empty()) {
+      // A resumed run keeps its recipe (that is what makes it equal to an uninterrupted one); a flag
+      // that would change it silently does nothing, so it is refused instead.
+      std::string fixed;
+      for (CLI::Option* opt : {batch, schedule, warmup, wd, momentum, nesterov, clip, ls, mix, drop, flip, crop, cutout,
+                               rotation, shift, shear, zoom, precision, seed, val, limit, every})
+        if (opt->count()) fixed += (fixed.empty() ? "" : ", ") + opt->get_name();
+      if (app.get_option("--recipe")->count()) fixed += (fixed.empty() ? "" : ", ") + std::string("--recipe");
+      if (out->count() && std::filesystem::path(o.out_dir) != std::filesystem::path(resume))
+        fixed += (fixed.empty() ? "" : ", ") + std::string("--out");
+      if (!fixed.empty()) {
+        std::fprintf(stderr, "cnnzoo-train: --resume continues %s with its saved recipe; %s cannot change it (only "
+                             "--epochs, --lr, --device, --threads and --data can). Start a new run with --out for other settings.\n",
+                     resume.c_str(), fixed.c_str());
+        return 2;
+      }
+      s.resume_dir = resume;
+      if (epochs->count()) s.epochs = o.epochs;
+      if (lr->count()) s.lr = o.lr;
+      if (device->count()) s.device = o.device;
+      if (threads->count()) s.threads = o.threads;
+      if (data->count()) s.data_dir = o.data_dir;
+      r.model = model;  // checked against the checkpoint's model
+    }
+    trainer::run(r, std::cout, s);
     return 0;
   } catch (const trainer::train_error& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return e.code;
+    return fail(e.what(), e.code);
   } catch (const data::data_error& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return 4;
+    return fail(e.what(), 4);
   } catch (const train::checkpoint_error& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return 5;
+    return fail(e.what(), 5);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "cnnzoo-train: %s\n", e.what());
-    return 1;
+    return fail(std::string("cnnzoo-train: ") + e.what(), 1);
   }
 }

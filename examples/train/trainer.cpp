@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <cnnzoo/data/augment.hpp>
@@ -96,12 +98,23 @@ struct saved_progress {
   double wall_seconds = 0;
 };
 
-void save_checkpoint(const fs::path& path, const recipe& r, zoo::runner& net, const rng& data_rng,
-                     const saved_progress& p) {
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+std::size_t count_non_finite(const std::vector<float>& v) {
+  return static_cast<std::size_t>(std::count_if(v.begin(), v.end(), [](float x) { return !std::isfinite(x); }));
+}
+
+// `params` and `state` as just downloaded (and checked) from `net`.
+void save_checkpoint(const fs::path& path, const recipe& r, zoo::runner& net, const std::vector<float>& params,
+                     const std::vector<float>& state, const rng& data_rng, const saved_progress& p) {
   train::checkpoint_writer w(r.model);
   w.add_string("recipe", r.to_json().dump());
-  w.add("params", net.params());
-  w.add("state", net.state());
+  w.add("params", params);
+  w.add("state", state);
   w.add("momentum", net.velocity());
   const auto d = data_rng.state(), g = net.generator().state();
   w.add("rng.data", std::vector<std::uint64_t>(d.begin(), d.end()));
@@ -125,22 +138,35 @@ std::array<std::uint64_t, 4> to_state(const std::vector<std::uint64_t>& v) {
 
 }  // namespace
 
-outcome run(const recipe& given, std::ostream& log, const std::optional<fs::path>& resume_dir,
-            std::optional<int> epochs_override) {
+outcome run(const recipe& given, std::ostream& log, const session& sess) {
   // ---- the recipe: as given, or as saved by the run being resumed ------------------------------
   recipe r = given;
   std::optional<train::checkpoint_reader> ck;
-  if (resume_dir) {
-    const fs::path path = *resume_dir / checkpoint_file;
+  if (sess.resume_dir) {
+    const fs::path path = *sess.resume_dir / checkpoint_file;
     ck = train::checkpoint_reader::load(path);
-    r = recipe::from_json(nlohmann::json::parse(ck->get_string("recipe")));
-    if (!given.model.empty() && zoo::find(given.model) && zoo::find(given.model)->info.name != r.model)
-      ck->expect_model(zoo::find(given.model)->info.name);
+    // The model named in the file's header is the one it was written for; the user's --model
+    // (if any) must be that one.
+    if (!given.model.empty()) {
+      const zoo::entry* asked = zoo::find(given.model);
+      ck->expect_model(asked ? asked->info.name : given.model);
+    }
+    try {
+      r = recipe::from_json(nlohmann::json::parse(ck->get_string("recipe")));
+    } catch (const nlohmann::json::exception& e) {
+      throw train::checkpoint_error("cnnzoo: checkpoint " + path.string() + " is corrupt: its recipe cannot be read (" +
+                                    e.what() + ")");
+    }
     ck->expect_model(r.model);
-    r.out_dir = resume_dir->string();
-    if (epochs_override) r.epochs = *epochs_override;
+    r.out_dir = sess.resume_dir->string();
+    if (sess.epochs) r.epochs = *sess.epochs;
+    if (sess.lr) r.lr = *sess.lr;
+    if (sess.device) r.device = *sess.device;
+    if (sess.threads) r.threads = *sess.threads;
+    if (sess.data_dir) r.data_dir = *sess.data_dir;
   }
   validate(r);
+  if (sess.stop_after_epochs < 0) throw train_error("cnnzoo-train: --stop-after-epochs must be >= 0", 2);
   const zoo::entry* entry = zoo::find(r.model);
   if (!entry) {
     std::string known;
@@ -180,14 +206,20 @@ outcome run(const recipe& given, std::ostream& log, const std::optional<fs::path
   rng data_rng(r.seed ^ 0xDA7A5EEDull);
   saved_progress progress{};
   if (ck) {
-    net->set_params(ck->get<float>("params"));
-    net->set_state(ck->get<float>("state"));
-    net->set_velocity(ck->get<float>("momentum"));
+    // Counts are checked against this build's model, so a file of another shape is refused as such
+    // (checkpoint_error) rather than failing inside the network.
+    const std::size_t n_params = net->params().size(), n_state = net->state().size();
+    net->set_params(ck->get<float>("params", n_params));
+    net->set_state(ck->get<float>("state", n_state));
+    net->set_velocity(ck->get<float>("momentum", n_params));
     data_rng.set_state(to_state(ck->get<std::uint64_t>("rng.data")));
     net->generator().set_state(to_state(ck->get<std::uint64_t>("rng.network")));
     const auto es = ck->get<std::int64_t>("progress.epoch_step", 2);
     progress = {static_cast<int>(es[0]), es[1], ck->get<double>("progress.wall_seconds", 1)[0]};
+    if (progress.epoch < 0 || progress.step < 0)
+      throw train::checkpoint_error("cnnzoo: checkpoint " + ck->source() + " is corrupt: negative epoch or step");
   }
+  int last_saved_epoch = progress.epoch;
 
   const std::size_t n_train = train_set.size();
   const int batch = r.batch_size;
@@ -208,11 +240,25 @@ outcome run(const recipe& given, std::ostream& log, const std::optional<fs::path
   // ---- output directory ------------------------------------------------------------------------------
   const fs::path out = r.out_dir;
   fs::create_directories(out);
+  // Whether out/checkpoint.bin belongs to this run (resumed from, or written by it): a fresh run
+  // in an old run's directory must not call that run's checkpoint its own "last good" one.
+  bool own_checkpoint = ck.has_value();
+  if (!ck && fs::exists(out / checkpoint_file))
+    log << "cnnzoo-train: note: " << out.string() << " holds an earlier run; starting a new one there (its "
+        << checkpoint_file << " is replaced after the first epoch; --resume " << out.string() << " would continue it)\n";
+  if (r.device != "cuda" && net->device().rfind("cpu", 0) == 0 && r.precision != "fp32")
+    log << "cnnzoo-train: note: the CPU trains in fp32 (the recipe's " << r.precision << " applies on CUDA)\n";
   std::vector<train::epoch_metrics> history;
   if (ck && fs::exists(out / metrics_file)) history = train::read_metrics(out / metrics_file, progress.epoch);
-  {  // rewrite the metrics file up to the resumed epoch, so a crash after it leaves no stale lines
-    train::metrics_writer rewrite(out / metrics_file, false);
-    for (const auto& m : history) rewrite.write(m);
+  {  // Rewrite the metrics file up to the resumed epoch (lines of epochs after the checkpoint are
+     // re-done), through a temporary file so that a crash here cannot lose the earlier lines.
+    fs::path tmp = out / metrics_file;
+    tmp += ".tmp";
+    {
+      train::metrics_writer rewrite(tmp, false);
+      for (const auto& m : history) rewrite.write(m);
+    }
+    fs::rename(tmp, out / metrics_file);
   }
   train::metrics_writer metrics(out / metrics_file, true);
 
@@ -228,11 +274,22 @@ outcome run(const recipe& given, std::ostream& log, const std::optional<fs::path
   std::vector<float> x, targets, logits(static_cast<std::size_t>(batch) * classes);
   std::vector<std::uint8_t> labels;
   std::vector<std::size_t> order(n_train);
+  // A non-finite loss or weights end the run (exit code 3), naming the checkpoint to go back to.
+  auto stop_non_finite = [&](const std::string& what) {
+    throw train_error("cnnzoo-train: " + what + ". The last good checkpoint " +
+                          (own_checkpoint ? "is " + (out / checkpoint_file).string() + " (epoch " +
+                                                std::to_string(last_saved_epoch) + ")"
+                                          : std::string("does not exist yet")) +
+                          "; try a lower --lr, --clip-norm 5 or --warmup-epochs 5.",
+                      3);
+  };
   const auto run_start = clock_type::now();
   const double wall_before = progress.wall_seconds;
-  double images_seen = 0;
+  double images_seen = 0, train_step_seconds = 0;  // this invocation's training, evaluation excluded
+  const int first_epoch = progress.epoch;
+  const int last_epoch = sess.stop_after_epochs > 0 ? std::min(r.epochs, first_epoch + sess.stop_after_epochs) : r.epochs;
 
-  for (int epoch = progress.epoch; epoch < r.epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch < last_epoch; ++epoch) {
     const auto epoch_start = clock_type::now();
     std::iota(order.begin(), order.end(), std::size_t{0});
     for (std::size_t i = n_train - 1; i > 0; --i) std::swap(order[i], order[data_rng.below(i + 1)]);
@@ -255,13 +312,9 @@ outcome run(const recipe& given, std::ostream& log, const std::optional<fs::path
       net->optimizer().lr = lr_at(progress.step);
       const double loss = net->train_step(x.data(), targets.data(), n, logits.data());
       if (!std::isfinite(loss)) {
-        throw train_error("cnnzoo-train: the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
-                              " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(progress.step) +
-                              " (learning rate " + std::to_string(net->optimizer().lr) + "). The last good checkpoint " +
-                              (fs::exists(out / checkpoint_file) ? "is " + (out / checkpoint_file).string()
-                                                                 : std::string("does not exist yet")) +
-                              "; try a lower --lr, --clip-norm 5 or --warmup-epochs 5.",
-                          3);
+        stop_non_finite("the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
+                        std::to_string(epoch + 1) + ", step " + std::to_string(progress.step) + " (learning rate " +
+                        number(net->optimizer().lr) + ")");
       }
       ++progress.step;
       loss_sum += loss * n;
@@ -274,6 +327,18 @@ outcome run(const recipe& given, std::ostream& log, const std::optional<fs::path
     }
     const double epoch_secs = std::chrono::duration<double>(clock_type::now() - epoch_start).count();
     images_seen += static_cast<double>(seen);
+    train_step_seconds += epoch_secs;
+    // A finite loss does not prove finite weights: an overflowing update (a huge learning rate)
+    // can leave inf/NaN that only the next step's loss would show. Such an epoch is neither
+    // evaluated, logged nor saved, so the last good checkpoint stays the last one.
+    const std::vector<float> params = net->params(), state = net->state();
+    for (const auto* v : {&params, &state}) {
+      if (const std::size_t bad = count_non_finite(*v))
+        stop_non_finite(std::to_string(bad) + " of " + std::to_string(v->size()) + " " +
+                        (v == &params ? "parameters" : "BatchNorm statistics") + " became NaN or infinite in epoch " +
+                        std::to_string(epoch + 1) + " (learning rate " + number(net->optimizer().lr) +
+                        ", mean loss " + number(loss_sum / static_cast<double>(seen)) + ")");
+    }
 
     train::epoch_metrics m;
     m.epoch = epoch + 1;
@@ -307,8 +372,11 @@ outcome run(const recipe& given, std::ostream& log, const std::optional<fs::path
     st.epoch_seconds = epoch_secs;
     reporter.end_epoch(st);
 
-    if (progress.epoch % std::max(1, r.checkpoint_every) == 0 || progress.epoch == r.epochs)
-      save_checkpoint(out / checkpoint_file, r, *net, data_rng, progress);
+    if (progress.epoch % std::max(1, r.checkpoint_every) == 0 || progress.epoch == last_epoch) {
+      save_checkpoint(out / checkpoint_file, r, *net, params, state, data_rng, progress);
+      own_checkpoint = true;
+      last_saved_epoch = progress.epoch;
+    }
     train::training_history h;
     for (const auto& e : history) {
       h.epoch.push_back(e.epoch);
@@ -320,6 +388,20 @@ outcome run(const recipe& given, std::ostream& log, const std::optional<fs::path
     train::write_training_curves(out / plot_file, h, val_set ? "validation" : "test");
   }
 
+  if (progress.epoch < r.epochs) {
+    // Stopped on purpose (stop_after_epochs): the checkpoint is the result; a report would pass a
+    // half-trained network off as the run's outcome.
+    log << "cnnzoo-train: stopped after epoch " << progress.epoch << " of " << r.epochs << " as asked; continue with --resume "
+        << out.string() << "\n";
+    outcome o;
+    o.epochs_done = progress.epoch;
+    o.final_accuracy = history.empty() ? NAN : history.back().val_acc.value_or(NAN);
+    o.train_seconds = progress.wall_seconds;
+    o.images_per_second = train_step_seconds > 0 ? images_seen / train_step_seconds : 0;
+    o.out_dir = out;
+    return o;
+  }
+
   // ---- the final report --------------------------------------------------------------------------------
   const data::dataset* final_set = test_set ? &*test_set : val_set ? &*val_set : &train_set;
   const evaluation e = evaluate(*net, *final_set, stats);
@@ -328,8 +410,11 @@ outcome run(const recipe& given, std::ostream& log, const std::optional<fs::path
   report.epochs = progress.epoch;
   report.evaluated_on = test_set ? "test" : val_set ? "validation" : "train";
   report.train_seconds = progress.wall_seconds;
-  const double this_run = std::chrono::duration<double>(clock_type::now() - run_start).count();
-  report.images_per_second = images_seen > 0 ? images_seen / this_run : 0;
+  // Training throughput (steps only, not evaluation or checkpoints); a resumed run that had no epoch
+  // left to train reports the last epoch's.
+  report.images_per_second = train_step_seconds > 0 ? images_seen / train_step_seconds
+                             : history.empty()     ? 0
+                                                   : history.back().images_per_second;
   report.final_loss = e.loss;
   report.confusion = e.confusion;
   report.class_names = class_names;
@@ -340,7 +425,7 @@ outcome run(const recipe& given, std::ostream& log, const std::optional<fs::path
       << progress.epoch << " epochs, " << report.train_seconds << " s; wrote " << (out / report_file).string()
       << ", " << (out / metrics_file).string() << ", " << (out / plot_file).string() << ", "
       << (out / checkpoint_file).string() << "\n";
-  return {progress.epoch, e.accuracy, report.train_seconds, report.images_per_second, out};
+  return {progress.epoch, true, e.accuracy, report.train_seconds, report.images_per_second, out};
 }
 
 }  // namespace cnnzoo::trainer

@@ -19,17 +19,36 @@ public:
 };
 
 struct outcome {
-  int epochs_done = 0;
-  double final_accuracy = 0;      // on the test split, else the validation split, else training
+  int epochs_done = 0;            // of the whole run, resumed epochs included
+  bool finished = false;          // all of the recipe's epochs are done (else stopped by stop_after_epochs)
+  double final_accuracy = 0;      // on the test split, else the validation split, else training (NaN if stopped)
   double train_seconds = 0;
   double images_per_second = 0;
   std::filesystem::path out_dir;
 };
 
-// Trains from scratch with recipe r, or continues the run in `resume_dir` (whose saved recipe is
-// used; `epochs_override` may extend it). Progress goes to `log`.
-outcome run(const recipe& r, std::ostream& log, const std::optional<std::filesystem::path>& resume_dir = {},
-            std::optional<int> epochs_override = {});
+// How this invocation runs: from scratch, or continuing a saved run; what it may change of a
+// saved run's recipe; when it stops.
+struct session {
+  // Continue the run saved in this directory: its checkpoint's recipe is used, not `r`'s (but a
+  // non-empty r.model must name the checkpoint's model).
+  std::optional<std::filesystem::path> resume_dir;
+  // The only changes a resumed run accepts: a longer or shorter run, another peak learning rate,
+  // another device or thread count (bit-identical results need the same ones), data that has moved.
+  std::optional<int> epochs;
+  std::optional<double> lr;
+  std::optional<std::string> device;
+  std::optional<int> threads;
+  std::optional<std::string> data_dir;
+  // > 0: stop after this many epochs of this invocation, with a checkpoint to resume from, as if
+  // the job had been cut off (time-limited jobs; resume tests). No report is written then.
+  int stop_after_epochs = 0;
+};
+
+// Trains from scratch with recipe r, or continues a saved run (see `session`). Progress goes to
+// `log`. Throws train_error (bad flags: 2, non-finite loss or weights: 3), data::data_error (bad
+// data) and train::checkpoint_error (a checkpoint of another model, truncated or corrupt).
+outcome run(const recipe& r, std::ostream& log, const session& s = {});
 
 inline constexpr const char* checkpoint_file = "checkpoint.bin";
 inline constexpr const char* metrics_file = "metrics.jsonl";
