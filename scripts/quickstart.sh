@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 build=${BUILD_DIR:-build}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA="${CNNZOO_CUDA:-AUTO}" >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA="${CNNZOO_CUDA:-AUTO}" -DCNNZOO_NATIVE=ON >/dev/null
 cmake --build "$build" -j "$(nproc)" --target cnnzoo-train cnnzoo-models cnnzoo-summary
 if [ "$#" -gt 0 ]; then
   exec "$build/examples/cnnzoo-train" "$@"

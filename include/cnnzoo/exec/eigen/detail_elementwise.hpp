@@ -4,6 +4,7 @@
 // value the forward pass had (x, or y where that is cheaper and exact).
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "../geometry.hpp"
 
@@ -46,16 +47,44 @@ T activate_grad(activation a, T x, T y) {
   return T(1);
 }
 
+// Calls body(std::integral_constant<activation, a>) so that each loop below is compiled for one
+// activation: with the switch of activate() inside the loop the compiler cannot vectorise it,
+// and ReLU's backward ran at a tenth of memory speed.
+template <class Body>
+void with_activation(activation a, Body&& body) {
+  using A = activation;
+  switch (a) {
+    case A::identity: return body(std::integral_constant<A, A::identity>{});
+    case A::relu: return body(std::integral_constant<A, A::relu>{});
+    case A::relu6: return body(std::integral_constant<A, A::relu6>{});
+    case A::sigmoid: return body(std::integral_constant<A, A::sigmoid>{});
+    case A::hard_sigmoid: return body(std::integral_constant<A, A::hard_sigmoid>{});
+    case A::swish: return body(std::integral_constant<A, A::swish>{});
+    case A::hard_swish: return body(std::integral_constant<A, A::hard_swish>{});
+  }
+}
+
 template <class T>
 void activation_forward(activation a, std::ptrdiff_t count, const T* x, T* y) {
+  with_activation(a, [&](auto kind) {
+    constexpr activation k = decltype(kind)::value;
 #pragma omp parallel for schedule(static) if (count > parallel_threshold)
-  for (std::ptrdiff_t i = 0; i < count; ++i) y[i] = activate(a, x[i]);
+    for (std::ptrdiff_t i = 0; i < count; ++i) y[i] = activate(k, x[i]);
+  });
 }
 
 template <class T>
 void activation_backward(activation a, std::ptrdiff_t count, const T* x, const T* y, const T* dy, T* dx) {
+  with_activation(a, [&](auto kind) {
+    constexpr activation k = decltype(kind)::value;
 #pragma omp parallel for schedule(static) if (count > parallel_threshold)
-  for (std::ptrdiff_t i = 0; i < count; ++i) dx[i] = dy[i] * activate_grad(a, x[i], y[i]);
+    for (std::ptrdiff_t i = 0; i < count; ++i) {
+      // The derivative in a variable of its own: GCC 12 if-converts (and so vectorises) this
+      // form on plain x86-64, but not dy[i] * (x > 0 ? 1 : 0) written in one expression.
+      const T d = activate_grad(k, x[i], y[i]);
+      dx[i] = dy[i] * d;
+    }
+  });
 }
 
 }  // namespace cnnzoo::exec::eigen_detail

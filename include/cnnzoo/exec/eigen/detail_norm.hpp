@@ -8,6 +8,24 @@
 
 namespace cnnzoo::exec::eigen_detail {
 
+// sum of term(offset) over the n planes of one channel (plane i starts at first + i * stride),
+// in double. Eight running sums, added pairwise at the end, let the compiler vectorise the
+// loop: with one running sum every addition waits for the previous one. The order is fixed by
+// the shape alone, so results repeat exactly.
+template <class Term>
+double channel_sum(int n, std::ptrdiff_t first, std::ptrdiff_t stride, std::ptrdiff_t hw, Term term) {
+  constexpr int lanes = 8;
+  double acc[lanes] = {};
+  for (int i = 0; i < n; ++i) {
+    const std::ptrdiff_t base = first + static_cast<std::ptrdiff_t>(i) * stride;
+    std::ptrdiff_t j = 0;
+    for (; j + lanes <= hw; j += lanes)
+      for (int l = 0; l < lanes; ++l) acc[l] += term(base + j + l);
+    for (; j < hw; ++j) acc[j % lanes] += term(base + j);
+  }
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 // Training mode: normalise with the batch statistics, save mean and 1/std for the backward
 // pass, and move the running statistics (unbiased variance, as PyTorch and Keras do).
 template <class T>
@@ -16,16 +34,13 @@ void batch_norm_forward_train(const batch_norm_geometry& g, const T* x, const T*
   const std::ptrdiff_t hw = g.hw, m = static_cast<std::ptrdiff_t>(g.n) * hw;
 #pragma omp parallel for schedule(static)
   for (int c = 0; c < g.c; ++c) {
-    double sum = 0, sq = 0;
-    for (int i = 0; i < g.n; ++i) {
-      const T* p = x + (static_cast<std::ptrdiff_t>(i) * g.c + c) * hw;
-      for (std::ptrdiff_t j = 0; j < hw; ++j) sum += p[j];
-    }
+    const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(c) * hw, stride = static_cast<std::ptrdiff_t>(g.c) * hw;
+    const double sum = channel_sum(g.n, first, stride, hw, [x](std::ptrdiff_t o) { return static_cast<double>(x[o]); });
     const double mean = sum / static_cast<double>(m);
-    for (int i = 0; i < g.n; ++i) {
-      const T* p = x + (static_cast<std::ptrdiff_t>(i) * g.c + c) * hw;
-      for (std::ptrdiff_t j = 0; j < hw; ++j) { const double d = p[j] - mean; sq += d * d; }
-    }
+    const double sq = channel_sum(g.n, first, stride, hw, [x, mean](std::ptrdiff_t o) {
+      const double d = static_cast<double>(x[o]) - mean;
+      return d * d;
+    });
     const double var = sq / static_cast<double>(m);
     const double invstd = 1.0 / std::sqrt(var + g.eps);
     save_mean[c] = static_cast<T>(mean);
@@ -70,14 +85,11 @@ void batch_norm_backward(const batch_norm_geometry& g, bool training, const T* x
 #pragma omp parallel for schedule(static)
   for (int c = 0; c < g.c; ++c) {
     const double mean = save_mean[c], invstd = save_invstd[c];
-    double sum_dy = 0, sum_dy_xhat = 0;
-    for (int i = 0; i < g.n; ++i) {
-      const std::ptrdiff_t off = (static_cast<std::ptrdiff_t>(i) * g.c + c) * hw;
-      for (std::ptrdiff_t j = 0; j < hw; ++j) {
-        sum_dy += dy[off + j];
-        sum_dy_xhat += dy[off + j] * (x[off + j] - mean) * invstd;
-      }
-    }
+    const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(c) * hw, stride = static_cast<std::ptrdiff_t>(g.c) * hw;
+    const double sum_dy = channel_sum(g.n, first, stride, hw, [dy](std::ptrdiff_t o) { return static_cast<double>(dy[o]); });
+    const double sum_dy_xhat = channel_sum(g.n, first, stride, hw, [x, dy, mean, invstd](std::ptrdiff_t o) {
+      return static_cast<double>(dy[o]) * (static_cast<double>(x[o]) - mean) * invstd;
+    });
     dgamma[c] = static_cast<T>(sum_dy_xhat);
     dbeta[c] = static_cast<T>(sum_dy);
     if (!dx) continue;
