@@ -60,6 +60,12 @@ const conv_case cases[] = {
     {"2x2 valid stride 2 (even window)", 2, 3, 8, 6, 4, 2, 2, 2, 2, 1, 1, false, true},
     {"3x3 stride 1x2 (unequal strides)", 2, 2, 6, 9, 3, 3, 3, 1, 2, 1, 1, true, false},
     {"3x3 single image, single channel", 1, 1, 5, 5, 1, 3, 3, 1, 1, 1, 1, true, true},
+    // Batches large enough that the kernel lays several images side by side in one GEMM and
+    // splits the batch over threads (the ctest run of this file uses two).
+    {"3x3 same, 17 images of 4x4", 17, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1, true, true},
+    {"3x3 same stride 2, 9 images of 6x6", 9, 4, 6, 6, 6, 3, 3, 2, 2, 1, 1, true, false},
+    {"1x1 pointwise, 33 images of 2x2", 33, 6, 2, 2, 5, 1, 1, 1, 1, 1, 1, false, true},
+    {"groups 4 -> 8 in 2 groups, 11 images of 5x5", 11, 4, 5, 5, 8, 3, 3, 1, 1, 1, 2, true, true},
 };
 
 template <class T>
