@@ -101,7 +101,7 @@ TEST_CASE("a missing directory names the absolute path, the layout and how to ge
   CHECK_THAT(msg, Contains(std::filesystem::absolute(missing).string()));
   CHECK_THAT(msg, Contains("does not exist"));
   CHECK_THAT(msg, Contains("data_batch_1.bin"));
-  CHECK_THAT(msg, Contains("make_cifar10_bin.py"));
+  CHECK_THAT(msg, Contains("--data DIR"));
   CHECK_THAT(msg, Contains("scripts/download-cifar10.sh"));
   CHECK_THAT(msg, Contains("cifar-10-binary.tar.gz"));
 }
