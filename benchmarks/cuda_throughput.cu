@@ -1,8 +1,13 @@
-// Training-step throughput of the CUDA policy (Google Benchmark), the figures issue 4 compares
-// with ../shared/peers/torch_throughput.py: PreAct-ResNet18 at batch 128 and 512 and WRN-28-10 at
+// Training-step throughput of the CUDA policy (Google Benchmark), the figures compared with
+// ../shared/peers/torch_throughput.py: PreAct-ResNet18 at batch 128 and 512 and WRN-28-10 at
 // batch 512 in bf16, and PreAct-ResNet18 at batch 128 in fp32. A step is forward, label-smoothed
-// softmax cross-entropy, backward and the SGD-Nesterov update, on synthetic images already on the
-// device (as the PyTorch peer does); img_per_s is measured between two device synchronisations.
+// softmax cross-entropy, backward and the SGD-Nesterov update; img_per_s is measured between two
+// device synchronisations. Two ways of running it:
+//   .../graph  what cnnzoo-train does (train::graph_stepper): the batch is rendered on the GPU from
+//              8-bit images already there (no augmentation drawn, as the peer has none), the loss
+//              stays on the device, and the step is a CUDA graph replayed with one launch;
+//   .../eager  network::forward, softmax_cross_entropy (which waits for the loss), backward and
+//              train::sgd_step, launched op by op, on float images already on the device.
 //
 //   cuda_throughput --benchmark_format=json > cnnzoo.json     (scripts/gpu-check.sh runs this)
 //
@@ -11,27 +16,41 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cstdint>
 #include <vector>
 
 #include <cnnzoo/exec/cuda/kernels.hpp>
 #include <cnnzoo/models/resnet.hpp>
 #include <cnnzoo/models/wide_resnet.hpp>
+#include <cnnzoo/train/graph_stepper.hpp>
 
 namespace {
 
 using namespace cnnzoo;
 
+template <class P>
+bool have_device(benchmark::State& state) {
+  if (exec::cuda_available()) return true;
+  state.SkipWithError(("no CUDA device: " + exec::cuda_unavailable_reason()).c_str());
+  for (auto _ : state) {}
+  return false;
+}
+
+template <class Net>
+void report(benchmark::State& state, double seconds, int batch, double loss) {
+  state.counters["img_per_s"] = static_cast<double>(batch) * static_cast<double>(state.iterations()) / seconds;
+  state.counters["ms_per_step"] = 1e3 * seconds / static_cast<double>(state.iterations());
+  state.counters["loss"] = loss;
+  state.counters["batch"] = batch;
+}
+
 template <class M, class Precision>
-void train_step(benchmark::State& state) {
+void eager_step(benchmark::State& state) {
   using P = exec::cuda<Precision>;
   using T = typename P::value_type;
   using net_t = network<M, P>;
   const int batch = static_cast<int>(state.range(0));
-  if (!exec::cuda_available()) {
-    state.SkipWithError(("no CUDA device: " + exec::cuda_unavailable_reason()).c_str());
-    for (auto _ : state) {}
-    return;
-  }
+  if (!have_device<P>(state)) return;
   net_t net(batch, 1);
   P& policy = net.policy();
   net.optimizer().lr = 0.05;   // the peer's settings: SGD, momentum 0.9, Nesterov, weight decay 5e-4
@@ -61,20 +80,64 @@ void train_step(benchmark::State& state) {
   const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) step();
   policy.synchronize();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  state.counters["img_per_s"] = static_cast<double>(batch) * static_cast<double>(state.iterations()) / seconds;
-  state.counters["ms_per_step"] = 1e3 * seconds / static_cast<double>(state.iterations());
-  state.counters["loss"] = loss;
-  state.counters["batch"] = batch;
+  report<net_t>(state, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), batch, loss);
+}
+
+template <class M, class Precision>
+void graph_step(benchmark::State& state) {
+  using P = exec::cuda<Precision>;
+  using net_t = network<M, P>;
+  const int batch = static_cast<int>(state.range(0));
+  if (!have_device<P>(state)) return;
+  net_t net(batch, 1);
+  net.optimizer().lr = 0.05;
+  train::graph_stepper<net_t> steps(net);
+
+  // Four batches' worth of random 8-bit images, on the GPU once; per step only the recipes,
+  // targets and labels go up.
+  rng g(7);
+  const std::size_t image = net_t::input_shape.size(), set = 4 * static_cast<std::size_t>(batch);
+  std::vector<std::uint8_t> pixels(set * image);
+  for (auto& p : pixels) p = static_cast<std::uint8_t>(g.below(256));
+  const std::vector<float> norm{127.5f, 1 / 64.0f, 127.5f, 1 / 64.0f, 127.5f, 1 / 64.0f};
+  steps.set_images(pixels, norm);
+  std::vector<std::vector<data::image_recipe>> recipes(4, std::vector<data::image_recipe>(static_cast<std::size_t>(batch)));
+  for (std::size_t b = 0; b < 4; ++b)
+    for (std::size_t i = 0; i < recipes[b].size(); ++i) recipes[b][i].source = static_cast<std::uint32_t>(b * batch + i);
+  std::vector<std::uint8_t> labels(static_cast<std::size_t>(batch));
+  std::vector<float> targets(labels.size() * net_t::classes, 0.1f / net_t::classes);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    labels[i] = static_cast<std::uint8_t>(g.below(net_t::classes));
+    targets[i * net_t::classes + labels[i]] += 0.9f;
+  }
+
+  std::int64_t step = 0;
+  for (int i = 0; i < 4; ++i, ++step) steps.queue(recipes[step % 4], targets, labels, step, 0.05);   // eager, capture
+  steps.take();
+
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    steps.queue(recipes[step % 4], targets, labels, step, 0.05);
+    ++step;
+  }
+  const train::step_totals t = steps.take();
+  report<net_t>(state, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), batch,
+                t.mean_loss());
+  state.SetLabel(steps.status());
 }
 
 }  // namespace
 
-BENCHMARK_TEMPLATE(train_step, models::resnet18, bf16)
-    ->Name("preact_resnet18/bf16")->Arg(128)->Arg(512)->Iterations(25)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(train_step, models::resnet18, fp32)
-    ->Name("preact_resnet18/fp32")->Arg(128)->Iterations(25)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(train_step, models::wide_resnet_28_10, bf16)
-    ->Name("wrn28_10/bf16")->Arg(512)->Iterations(10)->UseRealTime()->Unit(benchmark::kMillisecond);
+#define CNNZOO_BENCH(fn, model, precision, name, iterations, ...)                                       \
+  BENCHMARK_TEMPLATE(fn, model, precision)                                                               \
+      ->Name(name)->Args({__VA_ARGS__})->Iterations(iterations)->UseRealTime()->Unit(benchmark::kMillisecond)
+
+CNNZOO_BENCH(graph_step, models::resnet18, bf16, "preact_resnet18/bf16/graph", 50, 128);
+CNNZOO_BENCH(graph_step, models::resnet18, bf16, "preact_resnet18/bf16/graph", 25, 512);
+CNNZOO_BENCH(graph_step, models::resnet18, fp32, "preact_resnet18/fp32/graph", 25, 128);
+CNNZOO_BENCH(graph_step, models::wide_resnet_28_10, bf16, "wrn28_10/bf16/graph", 10, 512);
+CNNZOO_BENCH(eager_step, models::resnet18, bf16, "preact_resnet18/bf16/eager", 25, 128);
+CNNZOO_BENCH(eager_step, models::resnet18, bf16, "preact_resnet18/bf16/eager", 25, 512);
+CNNZOO_BENCH(eager_step, models::wide_resnet_28_10, bf16, "wrn28_10/bf16/eager", 10, 512);
 
 BENCHMARK_MAIN();

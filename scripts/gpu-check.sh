@@ -50,6 +50,8 @@ if [ "$mode" = prepare ]; then
   strip "$carry/bin/cuda_throughput"
   # The GPU machine has no Catch2, and its Google Benchmark has another soname.
   cp /usr/include/catch2/catch.hpp "$carry/include/catch2/"
+  # The peer scripts: ../shared does not travel to the GPU machine.
+  mkdir -p "$carry/peers" && cp "${SHARED:-../shared}"/peers/*.py "$carry/peers/"
   for l in $(ldd "$carry/bin/cuda_throughput" | awk '/libbenchmark/ {print $3}'); do cp -L "$l" "$carry/lib/"; done
   git rev-parse HEAD > "$carry/COMMIT" 2>/dev/null || true
   echo "gpu-check prepare: $(du -sh "$carry" | cut -f1) in $carry, $(( $(date +%s) - start )) s:"
@@ -157,7 +159,7 @@ if [ "${SKIP_BENCH:-0}" != 1 ] && [ -x "$bin/cuda_throughput" ]; then
 fi
 if [ "${SKIP_PEER:-0}" != 1 ]; then
   peer=${PEER:-}
-  for p in ../shared/peers/torch_throughput.py shared/peers/torch_throughput.py /work/shared/peers/torch_throughput.py; do
+  for p in "$carry/peers/torch_throughput.py" ../shared/peers/torch_throughput.py shared/peers/torch_throughput.py; do
     [ -z "$peer" ] && [ -f "$p" ] && peer=$p
   done
   if [ -n "$peer" ]; then
@@ -201,23 +203,26 @@ if rows:
 def load(p):
     try: return json.load(open(p))
     except Exception: return None
-ours = {}
+ours, labels = {}, {}
 c = load(os.path.join(out, "cnnzoo.json"))
 for b in (c or {}).get("benchmarks", []):
     if "img_per_s" in b and not b.get("error_occurred"):
-        model, prec = b["name"].split("/")[:2]
-        ours[(model, int(b["batch"]), prec)] = b["img_per_s"]
+        model, prec, mode = (b["name"].split("/") + ["", "", ""])[:3]
+        ours[(model, int(b["batch"]), prec, mode)] = b["img_per_s"]
+        if b.get("label"): labels[(model, int(b["batch"]), prec)] = b["label"].strip().replace("\n", "; ")
 theirs = {}
 for r in load(os.path.join(out, "torch.json")) or []:
     theirs[(r["model"], r["batch"], "bf16" if r["bf16"] else "fp32")] = r["img_per_s"]
-print("\n== training-step throughput, images/s (same card, same call)")
-print(f"{'model':16} {'batch':>5} {'prec':>5} {'cnnzoo':>9} {'pytorch':>9} {'ratio':>6} {'target':>6}")
+print("\n== training-step throughput, images/s (same card, same call); ratio = cnnzoo graph / PyTorch eager")
+print(f"{'model':16} {'batch':>5} {'prec':>5} {'graph':>9} {'eager':>9} {'pytorch':>9} {'ratio':>6} {'target':>6}")
 targets = {("preact_resnet18", 128, "bf16"): 3.0, ("preact_resnet18", 512, "bf16"): 1.5, ("wrn28_10", 512, "bf16"): 1.25}
 for key in [("preact_resnet18", 128, "bf16"), ("preact_resnet18", 512, "bf16"), ("wrn28_10", 512, "bf16"),
             ("preact_resnet18", 128, "fp32")]:
-    a, b = ours.get(key), theirs.get(key)
-    ratio = f"{a / b:6.2f}" if a and b else "     -"
+    g, e, b = ours.get(key + ("graph",)), ours.get(key + ("eager",)), theirs.get(key)
+    ratio = f"{g / b:6.2f}" if g and b else "     -"
     t = targets.get(key)
-    print(f"{key[0]:16} {key[1]:>5} {key[2]:>5} {a or 0:9.0f} {b or 0:9.0f} {ratio} {('>=%.2f' % t) if t else '':>6}")
+    print(f"{key[0]:16} {key[1]:>5} {key[2]:>5} {g or 0:9.0f} {e or 0:9.0f} {b or 0:9.0f} {ratio} {('>=%.2f' % t) if t else '':>6}")
+for key, label in labels.items():
+    print(f"  {key[0]} {key[1]} {key[2]}: {label}")
 print(f"\n(logs, parity.tsv and JSON in {out}; PyTorch runs channels_last for bf16, cnnzoo NCHW)")
 PY

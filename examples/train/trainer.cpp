@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <cnnzoo/data/augment.hpp>
+#include <cnnzoo/data/batch_plan.hpp>
 #include <cnnzoo/data/cifar10.hpp>
 #include <cnnzoo/train/checkpoint.hpp>
 #include <cnnzoo/train/metrics.hpp>
@@ -270,9 +271,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   if (ck) log << "cnnzoo-train: resuming " << out.string() << " after epoch " << progress.epoch << "\n";
 
   train::progress_reporter reporter(log, r.epochs, steps_per_epoch, batch);
-  const data::batch_shape shape_of_batch{batch, 3, 32, 32};
-  std::vector<float> x, targets, logits(static_cast<std::size_t>(batch) * classes);
-  std::vector<std::uint8_t> labels;
+  net->set_training_images(train_set.pixels, data::render_norm(stats));
   std::vector<std::size_t> order(n_train);
   // A non-finite loss or weights end the run (exit code 3), naming the checkpoint to go back to.
   auto stop_non_finite = [&](const std::string& what) {
@@ -300,30 +299,27 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       const std::size_t first = static_cast<std::size_t>(s) * static_cast<std::size_t>(batch);
       const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(batch), n_train - first));
       const std::span<const std::size_t> idx(order.data() + first, static_cast<std::size_t>(n));
-      x.resize(static_cast<std::size_t>(n) * data::cifar10_image_bytes);
-      labels.resize(static_cast<std::size_t>(n));
-      data::gather_batch(train_set, idx, stats, x, labels);
-      data::batch_shape bs = shape_of_batch;
-      bs.n = n;
-      data::augment_batch(x, bs, aug, data_rng);
-      targets = data::smooth_targets(labels, classes, static_cast<float>(r.label_smoothing));
-      data::mixup(x, bs, targets, classes, r.mixup_alpha, data_rng);
-
+      // The host draws each image's augmentation (the same numbers, in the same order, as the
+      // host pipeline augment_batch + mixup); the training device renders the pixels.
+      const data::batch_plan plan = data::plan_batch(idx, train_set.labels, aug, classes,
+                                                     static_cast<float>(r.label_smoothing), r.mixup_alpha, data_rng);
       net->optimizer().lr = lr_at(progress.step);
-      const double loss = net->train_step(x.data(), targets.data(), n, logits.data());
-      if (!std::isfinite(loss)) {
-        stop_non_finite("the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
-                        std::to_string(epoch + 1) + ", step " + std::to_string(progress.step) + " (learning rate " +
-                        number(net->optimizer().lr) + ")");
-      }
+      net->queue_step(plan.recipes, plan.targets, plan.labels, progress.step);
       ++progress.step;
-      loss_sum += loss * n;
-      for (int i = 0; i < n; ++i) {
-        const float* z = logits.data() + static_cast<std::size_t>(i) * classes;
-        correct += static_cast<std::size_t>(std::max_element(z, z + classes) - z) == labels[static_cast<std::size_t>(i)];
+      // The totals are read every few steps (every step on the CPU): on a GPU each read waits for it.
+      if ((s + 1) % net->steps_between_reads() == 0 || s + 1 == steps_per_epoch) {
+        const train::step_totals t = net->take_step_totals();
+        if (t.bad_steps > 0) {
+          const std::int64_t bad = t.first_bad_step;
+          stop_non_finite("the loss became " + std::string(std::isnan(t.first_bad_loss) ? "NaN" : "infinite") +
+                          " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(bad) +
+                          " (learning rate " + number(lr_at(bad)) + ")");
+        }
+        loss_sum += t.loss_sum;
+        correct += static_cast<std::size_t>(t.correct);
+        seen += static_cast<std::size_t>(t.images);
+        reporter.step(s + 1, t.mean_loss());
       }
-      seen += static_cast<std::size_t>(n);
-      reporter.step(s + 1, loss);
     }
     const double epoch_secs = std::chrono::duration<double>(clock_type::now() - epoch_start).count();
     images_seen += static_cast<double>(seen);

@@ -1,10 +1,16 @@
 #pragma once
 // Building a registry entry for one model type: its numbers, its summary, and runners on the
 // policies this build has.
+#include <algorithm>
+#include <cmath>
+#include <memory>
 #include <sstream>
+#include <type_traits>
+#include <utility>
 #include <stdexcept>
 
 #include <cnnzoo/exec/eigen.hpp>
+#include <cnnzoo/data/batch_plan.hpp>
 #include <cnnzoo/graph/network.hpp>
 #include <cnnzoo/summary.hpp>
 
@@ -12,9 +18,19 @@
 
 #if defined(CNNZOO_ZOO_WITH_CUDA)
 #include <cnnzoo/exec/cuda.hpp>
+#include <cnnzoo/train/graph_stepper.hpp>
 #endif
 
 namespace cnnzoo::zoo {
+
+// What runs a network's training steps: graph_stepper for a policy with device steps (CUDA).
+struct no_stepper {
+  template <class Net> explicit no_stepper(Net&) {}
+};
+template <class Net, bool device_steps> struct stepper_for { using type = no_stepper; };
+#if defined(CNNZOO_ZOO_WITH_CUDA)
+template <class Net> struct stepper_for<Net, true> { using type = train::graph_stepper<Net>; };
+#endif
 
 template <model M, class P>
 class network_runner final : public runner {
@@ -29,13 +45,69 @@ public:
   rng& generator() override { return net_.generator(); }
 
   double train_step(const float* images, const float* targets, int n, float* logits) override {
-    using T = value_t<P>;
     const std::size_t count = static_cast<std::size_t>(n) * net_t::classes;
     targets_.assign(targets, targets + count);
     const double loss = net_.train_step_soft(images, targets_.data(), n);
     if (logits) copy_logits(n, logits);
-    (void)sizeof(T);
     return loss;
+  }
+  void set_training_images(std::span<const std::uint8_t> pixels, std::span<const float> norm) override {
+    if constexpr (device_step_policy<P>) {
+      stepper().set_images(pixels, norm);
+    } else {
+      const std::size_t image = net_t::input_shape.size();
+      if (pixels.empty() || pixels.size() % image != 0 || norm.size() != 2 * std::size_t(net_t::input_shape.c))
+        throw std::invalid_argument("cnnzoo: training images of " + std::to_string(pixels.size()) + " bytes and " +
+                                    std::to_string(norm.size()) + " normalization values do not fit this model's " +
+                                    std::to_string(image) + "-value input");
+      pixels_.assign(pixels.begin(), pixels.end());
+      norm_.assign(norm.begin(), norm.end());
+    }
+  }
+  void queue_step(std::span<const data::image_recipe> recipes, std::span<const float> targets,
+                  std::span<const std::uint8_t> labels, std::int64_t step) override {
+    if constexpr (device_step_policy<P>) {
+      stepper().queue(recipes, targets, labels, step, net_.optimizer().lr);
+    } else {
+      // The CPU renders on the host and trains at once; the totals are kept here.
+      const int n = static_cast<int>(recipes.size());
+      if (pixels_.empty()) throw std::logic_error("cnnzoo: queue_step before set_training_images");
+      if (n <= 0 || n > net_.batch_capacity() || labels.size() != recipes.size())
+        throw std::invalid_argument("cnnzoo: a batch of " + std::to_string(n) + " recipes and " +
+                                    std::to_string(labels.size()) + " labels, capacity " +
+                                    std::to_string(net_.batch_capacity()));
+      constexpr shape in = net_t::input_shape;
+      const std::span<value_t<P>> input(net_.input(), recipes.size() * in.size());
+      data::render_host(recipes, pixels_, norm_, data::render_geometry{in.c, in.h, in.w}, input);
+      targets_.assign(targets.begin(), targets.end());
+      const double loss = net_.train_step_on_input(targets_.data(), n);
+      ++totals_.steps;
+      totals_.last_loss = loss;
+      if (!std::isfinite(loss)) {
+        if (totals_.bad_steps++ == 0) {
+          totals_.first_bad_step = step;
+          totals_.first_bad_loss = loss;
+        }
+        return;
+      }
+      totals_.loss_sum += loss * n;
+      totals_.images += static_cast<unsigned long long>(n);
+      const value_t<P>* z = net_.logits(n);
+      for (int i = 0; i < n; ++i) {
+        const value_t<P>* row = z + static_cast<std::size_t>(i) * net_t::classes;
+        totals_.correct += static_cast<std::size_t>(std::max_element(row, row + net_t::classes) - row) ==
+                           labels[static_cast<std::size_t>(i)];
+      }
+    }
+  }
+  train::step_totals take_step_totals() override {
+    if constexpr (device_step_policy<P>) return stepper().take();
+    else return std::exchange(totals_, train::step_totals{});
+  }
+  int steps_between_reads() const override { return device_step_policy<P> ? 25 : 1; }
+  std::string step_status() const override {
+    if constexpr (device_step_policy<P>) return stepper_ ? stepper_->status() : std::string{};
+    else return {};
   }
   void predict(const float* images, int n, float* logits) override {
     const bool was = net_.training();
@@ -56,11 +128,17 @@ public:
 private:
   using net_t = network<M, P>;
   using W = weight_t<P>;
+  // CUDA: device steps, graphs per batch size (created on first use).
+  using stepper_t = typename stepper_for<net_t, device_step_policy<P>>::type;
   void copy_logits(int n, float* out) {
     const std::size_t count = static_cast<std::size_t>(n) * net_t::classes;
     std::vector<value_t<P>> host(count);
     net_.policy().download(host.data(), net_.logits(n), count);
     for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<float>(host[i]);
+  }
+  stepper_t& stepper() {
+    if (!stepper_) stepper_ = std::make_unique<stepper_t>(net_);
+    return *stepper_;
   }
   static std::vector<float> to_float(const std::vector<W>& v) { return {v.begin(), v.end()}; }
   static std::vector<W> from_float(const std::vector<float>& v) { return {v.begin(), v.end()}; }
@@ -68,6 +146,11 @@ private:
   net_t net_;
   std::string device_;
   std::vector<value_t<P>> targets_;
+  // CPU: the training images and the step totals on the host.
+  std::vector<std::uint8_t> pixels_;
+  std::vector<float> norm_;
+  train::step_totals totals_;
+  std::unique_ptr<stepper_t> stepper_;
 };
 
 #if defined(CNNZOO_ZOO_WITH_CUDA)

@@ -5,15 +5,19 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <cstdint>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <cnnzoo/core/rng.hpp>
+#include <cnnzoo/data/render.hpp>
 #include <cnnzoo/graph/model.hpp>
 #include <cnnzoo/graph/part.hpp>
 #include <cnnzoo/train/sgd.hpp>
+#include <cnnzoo/train/step_totals.hpp>
 
 namespace cnnzoo::zoo {
 
@@ -38,6 +42,21 @@ public:
   // One SGD step on soft targets (n x 10, rows summing to 1); returns the loss before the step
   // (a non-finite loss leaves the parameters untouched). Logits of that batch in `logits` if given.
   virtual double train_step(const float* images, const float* targets, int n, float* logits) = 0;
+  // Training as cnnzoo-train does it: the training images (8-bit CHW, as the data set holds them)
+  // and the normalization table (data::render_norm) go to the training device once; each step
+  // then sends only its augmentation recipes (data::plan_batch), targets and labels, and the
+  // device renders the batch (a GPU kernel on CUDA). On CUDA queue_step returns without waiting
+  // for the GPU (the steps are CUDA graphs); on the CPU it runs the step at once.
+  virtual void set_training_images(std::span<const std::uint8_t> pixels, std::span<const float> norm) = 0;
+  virtual void queue_step(std::span<const data::image_recipe> recipes, std::span<const float> targets,
+                          std::span<const std::uint8_t> labels, std::int64_t step) = 0;
+  // Loss, accuracy and non-finite steps since the last call (waits for queued steps).
+  virtual train::step_totals take_step_totals() = 0;
+  // How many queue_step calls to let pass between reads of the totals: 1 on the CPU, where
+  // reading is free; more on a GPU, where every read waits for it.
+  virtual int steps_between_reads() const = 0;
+  // How the steps ran, for the log ("" when there is nothing to say).
+  virtual std::string step_status() const { return {}; }
   // Inference-mode logits (n x 10).
   virtual void predict(const float* images, int n, float* logits) = 0;
   // The flat buffers, as fp32 on the host, for checkpoints.

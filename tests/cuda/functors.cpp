@@ -8,6 +8,7 @@
 #include <numeric>
 #include <vector>
 
+#include <cnnzoo/data/batch_plan.hpp>
 #include <cnnzoo/exec/eigen.hpp>
 
 #define CNNZOO_CUDA_POLICY_INTERNAL
@@ -232,6 +233,34 @@ TEST_CASE("cuda functors: biases, channel blocks, dropout, multiply match the Ei
   }
 }
 
+TEST_CASE("cuda functors: the augmentation kernel renders the Eigen policy's batch", "[cuda][functors][augment]") {
+  // Random images, the seed's whole augmentation with mixup, planned on the host.
+  rng g(41);
+  data::dataset set;
+  set.pixels.resize(12 * data::cifar10_image_bytes);
+  set.labels.resize(12);
+  for (auto& p : set.pixels) p = static_cast<std::uint8_t>(g.below(256));
+  for (auto& l : set.labels) l = static_cast<std::uint8_t>(g.below(10));
+  data::augment_config cfg;
+  cfg.affine = {15, 0.1, 0.1, 10, 0.1, true};
+  cfg.crop_padding = 4;
+  cfg.random_flip = true;
+  cfg.cutout_size = 8;
+  const std::vector<std::size_t> idx{5, 0, 11, 3, 3, 7};
+  const data::batch_plan plan = data::plan_batch(idx, set.labels, cfg, 10, 0.1f, 0.4, g);
+  const std::vector<float> norm = data::render_norm(data::channel_stats(set));
+  const data::render_geometry geo{};
+  const std::size_t count = idx.size() * data::cifar10_image_bytes;
+  std::vector<float> expect(count), got(count);
+  exec::eigen<float>{}.render_batch(geo, int(idx.size()), plan.recipes.data(), set.pixels.data(), norm.data(),
+                                    expect.data());
+  run(count, render_fn<float>{geo, plan.recipes.data(), set.pixels.data(), norm.data(), got.data()});
+  CHECK(got == expect);
+  std::vector<__nv_bfloat16> half(count);
+  run(count, render_fn<__nv_bfloat16>{geo, plan.recipes.data(), set.pixels.data(), norm.data(), half.data()});
+  for (std::size_t i = 0; i < count; ++i) CHECK(static_cast<float>(half[i]) == static_cast<float>(__nv_bfloat16(expect[i])));
+}
+
 TEST_CASE("cuda functors: softmax cross-entropy with and without a loss scale", "[cuda][functors]") {
   const exec::eigen<double> cpu;
   const int n = 6, classes = 10;
@@ -252,6 +281,90 @@ TEST_CASE("cuda functors: softmax cross-entropy with and without a loss scale", 
     vec dd = wide(d);
     for (double& v : dd) v /= scale;
     CNNZOO_CHECK_REL("dlogits", dd, de, 1e-6);
+  }
+}
+
+TEST_CASE("cuda functors: device steps count loss, accuracy and bad steps; clip and update from GPU memory",
+          "[cuda][functors][device_steps]") {
+  const exec::eigen<float> cpu;
+  const int n = 5, classes = 10;
+  const auto logits = randf(std::size_t(n) * classes, 61, 3.0);
+  std::vector<float> targets(std::size_t(n) * classes, 0.0f);
+  std::vector<std::uint8_t> labels(n);
+  for (int i = 0; i < n; ++i) {
+    labels[std::size_t(i)] = static_cast<std::uint8_t>((3 * i) % classes);
+    targets[std::size_t(i) * classes + labels[std::size_t(i)]] = 1.0f;
+  }
+  std::vector<float> d(logits.size());
+  vec rows(n);
+  std::vector<unsigned char> ok(n);
+  run(n, softmax_xent_fn<float>{index_t(classes), 1.0 / n, logits.data(), targets.data(), d.data(), rows.data(),
+                                nullptr, labels.data(), ok.data()});
+  unsigned long long correct = 0;
+  for (int i = 0; i < n; ++i) {
+    const float* z = logits.data() + std::size_t(i) * classes;
+    correct += static_cast<std::size_t>(std::max_element(z, z + classes) - z) == labels[std::size_t(i)];
+  }
+  device_step st;
+  st.in.step = 7;
+  run(1, step_finalize_fn{index_t(n), rows.data(), ok.data(), &st});
+  CHECK(st.bad == 0);
+  CHECK(st.totals.steps == 1);
+  CHECK(st.totals.images == unsigned(n));
+  CHECK(st.totals.correct == correct);
+  CHECK(st.totals.loss_sum == Approx(std::accumulate(rows.begin(), rows.end(), 0.0)).epsilon(1e-15));
+
+  SECTION("a non-finite loss marks the step bad, counts it once with its number, and blocks the update") {
+    rows[2] = NAN;
+    st.in.step = 8;
+    run(1, step_finalize_fn{index_t(n), rows.data(), ok.data(), &st});
+    st.in.step = 9;
+    run(1, step_finalize_fn{index_t(n), rows.data(), ok.data(), &st});
+    CHECK(st.bad == 1);
+    CHECK(st.totals.bad_steps == 2);
+    CHECK(st.totals.first_bad_step == 8);
+    CHECK(std::isnan(st.totals.first_bad_loss));
+    CHECK(st.totals.images == unsigned(n));   // only the good step's
+    std::vector<float> w(10, 1.0f), v(10, 0.0f), g(10, 0.5f);
+    run(10, sgd_fn<float>{w.data(), g.data(), v.data(), nullptr, nullptr, 0.1, 0.9, 0.0, 1.0, false, nullptr, &st});
+    CHECK(w == std::vector<float>(10, 1.0f));
+  }
+  SECTION("the clipping factor and the learning rate come from the step state") {
+    const std::size_t count = 300;
+    const auto g = randf(count, 62);
+    double total = 0;
+    for (float x : g) total += double(x) * x;
+    const vec partial{total * 0.25, total * 0.75};   // two blocks' sums
+    st.in.lr = 0.02;
+    run(1, clip_scale_fn{2, partial.data(), 1.5, nullptr, &st});
+    const double norm = std::sqrt(total);
+    CHECK(st.clip_scale == Approx(norm > 1.5 ? 1.5 / norm : 1.0).epsilon(1e-6));
+    auto w = randf(count, 63), v = randf(count, 64, 0.1);
+    auto we = w, ve = v;
+    run(count, sgd_fn<float>{w.data(), g.data(), v.data(), nullptr, nullptr, 99.0, 0.9, 5e-4, 1.0, true, nullptr, &st,
+                             true});
+    cpu.sgd_update(count, we.data(), g.data(), ve.data(), nullptr, 0.02, 0.9, 5e-4, true, st.clip_scale);
+    for (std::size_t i = 0; i < count; ++i) CHECK(w[i] == Approx(we[i]).epsilon(1e-6));
+    loss_scale_state ls;
+    ls.scale = 4.0f;
+    const vec scaled{total * 16.0};
+    run(1, clip_scale_fn{1, scaled.data(), 1.5, &ls, &st});   // sums of loss-scaled gradients
+    CHECK(st.clip_scale == Approx(norm > 1.5 ? 1.5 / norm : 1.0).epsilon(1e-6));
+  }
+  SECTION("dropout and drop-path keys take the step's seed") {
+    const std::size_t count = 2000;
+    const auto x = randf(count, 65);
+    std::vector<float> m0(count), m1(count), y(count), b0(count), b1(count);
+    const std::uint64_t seed = 0x5EED;
+    run(count, dropout_fn<float>{0.5f, 2.0f, 0x77, x.data(), m0.data(), y.data()});
+    run(count, dropout_fn<float>{0.5f, 2.0f, 0x77, x.data(), m1.data(), y.data(), &seed});
+    std::vector<float> me(count), ye(count);
+    cpu.dropout_forward(count, 0.5f, 0x77 ^ seed, x.data(), me.data(), ye.data());
+    CHECK(m1 == me);
+    CHECK(m0 != m1);
+    run(count, bernoulli_mask_fn<float>{0.3f, 1.0f, 0x99, b0.data(), &seed});
+    cpu.bernoulli_mask(count, 0.3f, false, 0x99 ^ seed, b1.data());
+    CHECK(b0 == b1);
   }
 }
 

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <cnnzoo/data/batch_plan.hpp>
+
 #include "gpu_support.hpp"
 
 using namespace cnnzoo;
@@ -231,6 +233,36 @@ TEMPLATE_TEST_CASE("cuda policy: elementwise ops, channel blocks and dropout mat
     CHECK(differ == 0);
     CNNZOO_CHECK_REL("dropout y", e.get(yd), y, tol::elementwise);
   }
+}
+
+TEMPLATE_TEST_CASE("cuda policy: augmentation on the GPU renders the CPU's batch", "[cuda][gpu][augment]", fp32, bf16,
+                   fp16) {
+  env<TestType> e;
+  using tol = tolerance<TestType>;
+  rng g(51);
+  data::dataset set;
+  set.pixels.resize(20 * data::cifar10_image_bytes);
+  set.labels.resize(20);
+  for (auto& p : set.pixels) p = static_cast<std::uint8_t>(g.below(256));
+  for (auto& l : set.labels) l = static_cast<std::uint8_t>(g.below(10));
+  data::augment_config cfg;
+  cfg.affine = {15, 0.1, 0.1, 10, 0.1, true};
+  cfg.crop_padding = 4;
+  cfg.random_flip = true;
+  cfg.cutout_size = 16;
+  const std::vector<std::size_t> idx{19, 0, 4, 4, 13, 8, 2, 17};
+  const data::batch_plan plan = data::plan_batch(idx, set.labels, cfg, 10, 0.1f, 0.2, g);
+  const std::vector<float> norm = data::render_norm(data::channel_stats(set));
+  const int n = static_cast<int>(idx.size());
+  const std::size_t count = idx.size() * data::cifar10_image_bytes;
+  auto pixels = e.put(set.pixels);
+  auto recipes = e.put(plan.recipes);
+  auto normd = e.put(norm);
+  auto out = e.zeros(count);
+  e.dev.render_batch(data::render_geometry{}, n, recipes.data(), pixels.data(), normd.data(), out.data());
+  vec expect(count);
+  e.cpu.render_batch(data::render_geometry{}, n, plan.recipes.data(), set.pixels.data(), norm.data(), expect.data());
+  CNNZOO_CHECK_REL("render_batch", e.get(out), expect, tol::elementwise);
 }
 
 TEMPLATE_TEST_CASE("cuda policy: channel shuffle, broadcast scaling, masks, channel pooling and softmax match the CPU",

@@ -26,10 +26,10 @@ struct small_net : seq<cv<8>, batch_norm, relu, residual<seq<cv<8>, batch_norm, 
 
 constexpr int batch = 8;
 
-struct data {
+struct sample_batch {
   std::vector<float> images = std::vector<float>(batch * small_net::input.size());
   std::vector<int> labels = std::vector<int>(batch);
-  data() {
+  sample_batch() {
     rng g(77);
     for (float& v : images) v = static_cast<float>(g.normal());
     for (int& l : labels) l = static_cast<int>(g.below(10));
@@ -40,7 +40,7 @@ template <class T>
 using net_t = network<small_net, exec::eigen<T>>;
 
 template <class T>
-std::vector<double> run_steps(net_t<T>& net, const data& d, int steps) {
+std::vector<double> run_steps(net_t<T>& net, const sample_batch& d, int steps) {
   std::vector<double> losses;
   for (int s = 0; s < steps; ++s) losses.push_back(net.train_step(d.images.data(), d.labels.data(), batch, 0.1));
   return losses;
@@ -48,7 +48,7 @@ std::vector<double> run_steps(net_t<T>& net, const data& d, int steps) {
 
 template <class T>
 void check_same_seed() {
-  const data d;
+  const sample_batch d;
   net_t<T> a(batch, 42), b(batch, 42);
   REQUIRE(a.download_params() == b.download_params());
   const auto la = run_steps(a, d, 3), lb = run_steps(b, d, 3);
@@ -74,7 +74,7 @@ TEST_CASE("same seed, same steps: bit-identical parameters (double)", "[graph][d
 }
 
 TEST_CASE("a network restored from buffers and generator state continues identically", "[graph][determinism]") {
-  const data d;
+  const sample_batch d;
   net_t<float> a(batch, 42);
   run_steps(a, d, 2);
   // Resume: another network (another seed) takes a's parameters, state, momentum and generator.
@@ -90,7 +90,7 @@ TEST_CASE("a network restored from buffers and generator state continues identic
 }
 
 TEST_CASE("inference is a pure function of parameters, state and input", "[graph][determinism]") {
-  const data d;
+  const sample_batch d;
   net_t<float> a(batch, 42);
   run_steps(a, d, 1);
   a.set_training(false);

@@ -189,9 +189,15 @@ inline void random_crop(std::span<float> x, const batch_shape& s, int pad, rng& 
 
 // Zeroes the size x size box whose top-left corner is (cy - size/2, cx - size/2), clipped to the
 // image (DeVries & Taylor 2017: the centre may lie anywhere, so the box is often partly outside).
+struct box {
+  int y0, y1, x0, x1;   // [y0, y1) x [x0, x1), possibly empty
+};
+inline box cutout_bounds(int h, int w, int cy, int cx, int size) {
+  return {std::max(0, cy - size / 2), std::min(h, cy - size / 2 + size), std::max(0, cx - size / 2),
+          std::min(w, cx - size / 2 + size)};
+}
 inline void cutout_box(float* img, int c, int h, int w, int cy, int cx, int size) {
-  const int y0 = std::max(0, cy - size / 2), y1 = std::min(h, cy - size / 2 + size);
-  const int x0 = std::max(0, cx - size / 2), x1 = std::min(w, cx - size / 2 + size);
+  const auto [y0, y1, x0, x1] = cutout_bounds(h, w, cy, cx, size);
   for (int ch = 0; ch < c; ++ch)
     for (int y = y0; y < y1; ++y) {
       float* row = img + (static_cast<std::ptrdiff_t>(ch) * h + y) * w;
@@ -307,36 +313,51 @@ inline void apply_affine(const float* in, float* out, int c, int h, int w, const
     }
 }
 
-// Draws one transform per image the way Keras' get_random_transform does (a parameter that is
-// zero draws nothing), applies it, then flips with probability 1/2 if horizontal_flip is set.
-// With every parameter zero the batch is left exactly as it was and the rng is not touched.
-inline void random_affine(std::span<float> x, const batch_shape& s, const affine_params& p, rng& g) {
-  detail::check_shape(s, x.size(), "random_affine");
+// One image's draw of the random affine: the map and whether the image is then flipped.
+struct affine_draw {
+  affine_map map;
+  bool flip = false;
+};
+
+inline void check_affine_params(const affine_params& p) {
   if (p.rotation_range < 0 || p.width_shift_range < 0 || p.height_shift_range < 0 || p.shear_range < 0 ||
       p.zoom_range < 0 || p.zoom_range >= 1)
     throw augment_error("cnnzoo: random_affine: ranges must be >= 0 and zoom_range < 1 (rotation " +
                         std::to_string(p.rotation_range) + ", shifts " + std::to_string(p.width_shift_range) + "/" +
                         std::to_string(p.height_shift_range) + ", shear " + std::to_string(p.shear_range) +
                         ", zoom " + std::to_string(p.zoom_range) + ")");
+}
+
+// Draws one transform the way Keras' get_random_transform does (a parameter that is zero draws
+// nothing), then the flip with probability 1/2 if horizontal_flip is set. With every parameter
+// zero the rng is not touched.
+inline affine_draw draw_affine(const affine_params& p, int h, int w, rng& g) {
+  const double theta = p.rotation_range != 0 ? g.uniform(-p.rotation_range, p.rotation_range) : 0.0;
+  const double tx = p.height_shift_range != 0 ? g.uniform(-p.height_shift_range, p.height_shift_range) * h : 0.0;
+  const double ty = p.width_shift_range != 0 ? g.uniform(-p.width_shift_range, p.width_shift_range) * w : 0.0;
+  const double shear = p.shear_range != 0 ? g.uniform(-p.shear_range, p.shear_range) : 0.0;
+  double zx = 1, zy = 1;
+  if (p.zoom_range != 0) {
+    zx = g.uniform(1 - p.zoom_range, 1 + p.zoom_range);
+    zy = g.uniform(1 - p.zoom_range, 1 + p.zoom_range);
+  }
+  const bool flip = p.horizontal_flip && g.bernoulli(0.5);
+  return {keras_affine(theta, tx, ty, shear, zx, zy, h, w), flip};
+}
+
+// Applies one draw_affine per image: the batch is left exactly as it was when every parameter is zero.
+inline void random_affine(std::span<float> x, const batch_shape& s, const affine_params& p, rng& g) {
+  detail::check_shape(s, x.size(), "random_affine");
+  check_affine_params(p);
   std::vector<float> scratch(s.image_size());
   for (int i = 0; i < s.n; ++i) {
     float* img = x.data() + static_cast<std::size_t>(i) * s.image_size();
-    const double theta = p.rotation_range != 0 ? g.uniform(-p.rotation_range, p.rotation_range) : 0.0;
-    const double tx = p.height_shift_range != 0 ? g.uniform(-p.height_shift_range, p.height_shift_range) * s.h : 0.0;
-    const double ty = p.width_shift_range != 0 ? g.uniform(-p.width_shift_range, p.width_shift_range) * s.w : 0.0;
-    const double shear = p.shear_range != 0 ? g.uniform(-p.shear_range, p.shear_range) : 0.0;
-    double zx = 1, zy = 1;
-    if (p.zoom_range != 0) {
-      zx = g.uniform(1 - p.zoom_range, 1 + p.zoom_range);
-      zy = g.uniform(1 - p.zoom_range, 1 + p.zoom_range);
-    }
-    const bool flip = p.horizontal_flip && g.bernoulli(0.5);
-    const affine_map map = keras_affine(theta, tx, ty, shear, zx, zy, s.h, s.w);
-    if (!map.identity) {
-      apply_affine(img, scratch.data(), s.c, s.h, s.w, map);
+    const affine_draw d = draw_affine(p, s.h, s.w, g);
+    if (!d.map.identity) {
+      apply_affine(img, scratch.data(), s.c, s.h, s.w, d.map);
       std::copy(scratch.begin(), scratch.end(), img);
     }
-    if (flip) hflip_image(img, s.c, s.h, s.w);
+    if (d.flip) hflip_image(img, s.c, s.h, s.w);
   }
 }
 
@@ -368,33 +389,47 @@ struct mixup_result {
   std::vector<float> lambda;
 };
 
-// Mixes the batch with a random permutation of itself, images and soft targets (N x classes,
-// typically from smooth_targets) alike. alpha <= 0 leaves both unchanged.
-inline mixup_result mixup(std::span<float> x, const batch_shape& s, std::span<float> targets, int classes,
-                          double alpha, rng& g, mixup_lambda mode = mixup_lambda::per_batch) {
-  detail::check_shape(s, x.size(), "mixup");
-  if (classes <= 0 || targets.size() != static_cast<std::size_t>(s.n) * static_cast<std::size_t>(classes))
-    throw augment_error("cnnzoo: mixup: targets hold " + std::to_string(targets.size()) + " values, expected " +
-                        std::to_string(s.n) + " images x " + std::to_string(classes) + " classes");
-  const auto n = static_cast<std::size_t>(s.n);
+// Draws the partners (a random permutation) and weights of mixup for n images; alpha <= 0 draws
+// nothing and pairs every image with itself at weight 1.
+inline mixup_result draw_mixup(std::size_t n, double alpha, rng& g, mixup_lambda mode = mixup_lambda::per_batch) {
   mixup_result r{std::vector<std::uint32_t>(n), std::vector<float>(n, 1.0f)};
   for (std::size_t i = 0; i < n; ++i) r.partner[i] = static_cast<std::uint32_t>(i);
   if (!(alpha > 0) || n == 0) return r;
-
   for (std::size_t i = n - 1; i > 0; --i) std::swap(r.partner[i], r.partner[g.below(i + 1)]);  // Fisher-Yates
   if (mode == mixup_lambda::per_batch) {
     std::fill(r.lambda.begin(), r.lambda.end(), static_cast<float>(g.beta(alpha, alpha)));
   } else {
     for (auto& l : r.lambda) l = static_cast<float>(g.beta(alpha, alpha));
   }
-  const std::vector<float> x0(x.begin(), x.end()), t0(targets.begin(), targets.end());
-  const std::size_t img = s.image_size(), k = static_cast<std::size_t>(classes);
-  for (std::size_t i = 0; i < n; ++i) {
+  return r;
+}
+
+// rows[i] = lambda[i] * rows[i] + (1 - lambda[i]) * rows[partner[i]], for rows of `width` values.
+inline void mix_rows(std::span<float> rows, std::size_t width, const mixup_result& r) {
+  const std::vector<float> r0(rows.begin(), rows.end());
+  for (std::size_t i = 0; i < r.partner.size(); ++i) {
     const float l = r.lambda[i], m = 1.0f - l;
     const std::size_t j = r.partner[i];
-    for (std::size_t e = 0; e < img; ++e) x[i * img + e] = l * x0[i * img + e] + m * x0[j * img + e];
-    for (std::size_t e = 0; e < k; ++e) targets[i * k + e] = l * t0[i * k + e] + m * t0[j * k + e];
+    for (std::size_t e = 0; e < width; ++e) rows[i * width + e] = l * r0[i * width + e] + m * r0[j * width + e];
   }
+}
+
+inline void check_targets(std::size_t size, int n, int classes, const char* what) {
+  if (classes <= 0 || size != static_cast<std::size_t>(n) * static_cast<std::size_t>(classes))
+    throw augment_error(std::string("cnnzoo: ") + what + ": targets hold " + std::to_string(size) +
+                        " values, expected " + std::to_string(n) + " images x " + std::to_string(classes) + " classes");
+}
+
+// Mixes the batch with a random permutation of itself, images and soft targets (N x classes,
+// typically from smooth_targets) alike. alpha <= 0 leaves both unchanged.
+inline mixup_result mixup(std::span<float> x, const batch_shape& s, std::span<float> targets, int classes,
+                          double alpha, rng& g, mixup_lambda mode = mixup_lambda::per_batch) {
+  detail::check_shape(s, x.size(), "mixup");
+  check_targets(targets.size(), s.n, classes, "mixup");
+  mixup_result r = draw_mixup(static_cast<std::size_t>(s.n), alpha, g, mode);
+  if (!(alpha > 0) || s.n == 0) return r;
+  mix_rows(x, s.image_size(), r);
+  mix_rows(targets, static_cast<std::size_t>(classes), r);
   return r;
 }
 

@@ -32,6 +32,8 @@
 #include <type_traits>
 
 #include "../core/dtype.hpp"
+#include "../data/render.hpp"
+#include "../train/step_totals.hpp"
 #include "geometry.hpp"
 #include "geometry_attention.hpp"
 
@@ -143,6 +145,9 @@ public:
   void copy_channels(const channel_copy& b, const T* src, T* dst, bool accumulate) const;
   void dropout_forward(std::size_t count, float rate, std::uint64_t key, const T* x, T* mask, T* y) const;
   void multiply(std::size_t count, const T* x, const T* m, T* y) const;
+  // Augmentation on the GPU: see exec::eigen::render_batch. recipes, pixels and norm are device memory.
+  void render_batch(const data::render_geometry& g, int n, const data::image_recipe* recipes,
+                    const std::uint8_t* pixels, const float* norm, T* out) const;
 
   // ---- channel permutations, broadcast scaling, Bernoulli masks (see exec::eigen) --------------------
   void shuffle_channels(int n, int c, int hw, int groups, const T* x, T* y) const;
@@ -172,10 +177,39 @@ public:
   void sgd_update(std::size_t count, W* w, const W* grad, W* velocity, const W* decay_mask, double lr,
                   double momentum, double weight_decay, bool nesterov, double grad_scale) const;
 
+  // ---- device steps: training steps that never wait for the host ---------------------------------------
+  // After enable_device_steps() the step's learning rate, a seed XORed into every dropout and
+  // drop-path key, and the step's number live in policy memory (staged by set_step_inputs);
+  // loss_and_accuracy accumulates the loss, the correct predictions and the steps with a
+  // non-finite loss there, and sgd_update_device takes the learning rate and the clipping factor
+  // from there and leaves the parameters alone after a non-finite loss. Only take_step_totals
+  // waits for the GPU. A step so queued launches the same work with the same arguments every
+  // time, so it can be captured into a cuda_graph once and replayed (network::train_step_device).
+  void enable_device_steps();
+  bool device_steps_enabled() const noexcept;
+  // Asynchronous upload through page-locked staging memory: the host data may be reused at once.
+  // finish_staging() ends a step's uploads; the next stage() waits only for those copies.
+  void stage(void* device_dst, const void* host_src, std::size_t bytes);
+  void set_step_inputs(double lr, std::uint64_t seed, std::int64_t step);
+  void finish_staging();
+  void loss_and_accuracy(int n, int classes, const T* logits, const T* targets, const std::uint8_t* labels,
+                         T* dlogits) const;
+  void sgd_update_device(std::size_t count, W* w, const W* grad, W* velocity, const W* decay_mask, double momentum,
+                         double weight_decay, bool nesterov, double clip_norm) const;
+  train::step_totals take_step_totals();
+  // Changes whenever scratch memory of a CUDA policy is reallocated: a graph captured before must
+  // be captured again (it holds the old addresses).
+  std::uint64_t memory_generation() const noexcept;
+  // A graph replays no refresh of the 16-bit weight copy: call this before replaying one, in case
+  // the parameters were written since (an upload); it does nothing when the copy is current.
+  void refresh_compute_weights() const;
+
 private:
   void transfer(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, const char* op) const;
   void note_parameter_write(const W* dst, std::size_t count) const noexcept;
   double sum_of_squares_impl(std::size_t count, const void* x, bool is_weight) const;
+  void sgd_launch(std::size_t count, W* w, const W* grad, W* velocity, const W* decay_mask, double lr, double momentum,
+                  double weight_decay, bool nesterov, double grad_scale, bool device_step, bool clip = false) const;
 
   cuda_options options_;
   cudaStream_t stream_ = nullptr;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "../core/rng.hpp"
+#include "../data/render.hpp"
 #include "geometry.hpp"
 
 namespace cnnzoo::exec {
@@ -50,7 +51,7 @@ public:
   }
 
   // ---- memory: host memory, so transfers are copies ------------------------------------------
-  template <class U> buffer<U> allocate(std::size_t count) const { return buffer<U>(count, U(0)); }
+  template <class U> buffer<U> allocate(std::size_t count) const { return buffer<U>(count, U{}); }
   template <class U> void upload(U* dst, const U* host, std::size_t count) const { std::copy_n(host, count, dst); }
   template <class U> void download(U* host, const U* src, std::size_t count) const { std::copy_n(src, count, host); }
   void synchronize() const noexcept {}
@@ -143,6 +144,16 @@ public:
       mask[i] = hash_uniform(key, static_cast<std::uint64_t>(i)) >= rate ? scale : T(0);
       y[i] = x[i] * mask[i];
     }
+  }
+  // The augmented, normalized input batch (n images, NCHW) from 8-bit images in policy memory and
+  // one recipe per image (data/batch_plan.hpp): the pixel half of augmentation, see data/render.hpp.
+  // `norm` holds per channel 255 * mean and 1 / (255 * std).
+  void render_batch(const data::render_geometry& g, int n, const data::image_recipe* recipes,
+                    const std::uint8_t* pixels, const float* norm, T* out) const {
+    const dd count = static_cast<dd>(n) * g.c * g.h * g.w;
+#pragma omp parallel for schedule(static) if (count > eigen_detail::parallel_threshold)
+    for (dd i = 0; i < count; ++i)
+      out[i] = static_cast<T>(data::render_value(recipes, pixels, norm, g, static_cast<std::uint64_t>(i)));
   }
   // y = x * m elementwise (dropout's backward, and any fixed mask).
   void multiply(std::size_t count, const T* x, const T* m, T* y) const {

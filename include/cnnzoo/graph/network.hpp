@@ -21,6 +21,15 @@
 
 namespace cnnzoo {
 
+// A policy that can run a whole training step without waiting for the host (exec::cuda): the
+// loss is accumulated and the learning rate read in policy memory (see exec::cuda's device steps).
+template <class P>
+concept device_step_policy = requires(P& p, int n, value_t<P>* t, const std::uint8_t* labels, weight_t<P>* w) {
+  p.enable_device_steps();
+  p.loss_and_accuracy(n, n, t, t, labels, t);
+  p.sgd_update_device(std::size_t{}, w, w, w, w, 0.0, 0.0, true, 0.0);
+};
+
 template <model M, class P>
 class network {
 public:
@@ -178,6 +187,12 @@ public:
   // One SGD step on soft targets (n x classes rows summing to 1, e.g. from mixup).
   double train_step_soft(const float* images, const T* targets_host, int n) {
     set_input(images, n);
+    return train_step_on_input(targets_host, n);
+  }
+  // The same, on the n images already in input() (written there by the policy, e.g. by its
+  // render_batch augmentation).
+  double train_step_on_input(const T* targets_host, int n) {
+    check_batch(n);
     policy_.upload(targets_.data(), targets_host, static_cast<std::size_t>(n) * classes);
     const bool was = training_;
     training_ = true;
@@ -189,6 +204,29 @@ public:
     train::sgd_step(policy_, sgd_, root::size.params, params_.data(), grads_.data(), velocity_.data(),
                     decay_mask_.data());
     return loss;
+  }
+
+  // ---- device steps (device_step_policy: CUDA) ----------------------------------------------------
+  // The soft targets (n x classes) that train_step_device reads, in policy memory.
+  T* targets() noexcept { return targets_.data(); }
+  // One training step on input() and targets(), with `labels` (n bytes in policy memory) for the
+  // accuracy count, that never waits for the device: the loss, accuracy and any non-finite step
+  // accumulate in the policy (take_step_totals), the learning rate comes from its step inputs
+  // (set_step_inputs), and a step with a non-finite loss leaves the parameters alone. It queues
+  // the same work every time, so it can be captured into a CUDA graph (train/graph_stepper.hpp).
+  // The optimiser's momentum, decay, Nesterov flag and clipping norm are read here, on the host.
+  void train_step_device(int n, const std::uint8_t* labels)
+    requires device_step_policy<P>
+  {
+    check_batch(n);
+    const bool was = training_;
+    training_ = true;
+    const T* z = forward(n);
+    policy_.loss_and_accuracy(n, classes, z, targets_.data(), labels, dlogits_.data());
+    backward(dlogits_.data(), n);
+    training_ = was;
+    policy_.sgd_update_device(root::size.params, params_.data(), grads_.data(), velocity_.data(), decay_mask_.data(),
+                              sgd_.momentum, sgd_.weight_decay, sgd_.nesterov, sgd_.clip_norm);
   }
 
 private:

@@ -9,6 +9,7 @@
 #include <cudnn.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -119,6 +120,10 @@ inline conv_key key_of(const conv_geometry& g, int alignment) {
   return {g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups, g.oh, g.ow, alignment};
 }
 
+// Counts reallocations of the policies' scratch memory: a captured CUDA graph holds the
+// addresses it was captured with, so one captured before a reallocation must be captured again.
+inline std::atomic<std::uint64_t> memory_generation{0};
+
 // Device memory that grows to the largest request and is then reused.
 template <class U>
 struct scratch {
@@ -129,6 +134,7 @@ struct scratch {
     if (buf.size() < count) {
       buf = device_buffer<U>();   // free first, so the old and the new need not fit together
       buf = device_buffer<U>(count, stream, what);
+      ++memory_generation;
     }
     return buf.data();
   }
@@ -163,6 +169,20 @@ struct context {
   std::vector<double> host_reduce;
   std::map<conv_key, std::unique_ptr<conv_plan>> plans;
 
+  // Device steps (cuda::enable_device_steps): the step's inputs and totals, per-row scratch, a
+  // fixed cuBLAS workspace (cuBLAS must not allocate inside a graph capture) and the staging area.
+  device_buffer<device_step> step;
+  device_buffer<std::byte> cublas_workspace;
+  scratch<double> step_rows{"per-row losses"};
+  scratch<unsigned char> step_correct{"per-row correctness"};
+  scratch<double> clip_partial{"gradient-norm partial sums"};
+  pinned_buffer staging;
+  std::size_t staging_used = 0;
+  cudaEvent_t staged = nullptr;
+  bool staged_pending = false;
+  const device_step* step_state() const noexcept { return step.empty() ? nullptr : step.data(); }
+  const std::uint64_t* step_seed() const noexcept { return step.empty() ? nullptr : &step.data()->in.seed; }
+
   explicit context(const cuda_options& o) : opt(o) {
     check_cuda(cudaSetDevice(o.device), "cudaSetDevice", "device " + std::to_string(o.device));
     check_cuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -179,6 +199,7 @@ struct context {
   }
   ~context() {
     if (stream) (void)cudaStreamSynchronize(stream);
+    if (staged) (void)cudaEventDestroy(staged);
     if (cublas) cublasDestroy(cublas);
     if (cudnn) cudnnDestroy(cudnn);
     plans.clear();
@@ -221,6 +242,7 @@ struct context {
     if (workspace.size() < opt.workspace_limit) {
       workspace = device_buffer<std::byte>();
       workspace = device_buffer<std::byte>(opt.workspace_limit, stream, "the cuDNN workspace");
+      ++memory_generation;
     }
     return workspace.data();
   }

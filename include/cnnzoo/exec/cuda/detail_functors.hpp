@@ -19,6 +19,8 @@
 #include <cstdint>
 
 #include "../../core/rng.hpp"
+#include "../../data/render.hpp"
+#include "../../train/step_totals.hpp"
 #include "../geometry.hpp"
 #include "../geometry_attention.hpp"
 
@@ -106,10 +108,21 @@ struct multiply_fn {
 template <class T>
 struct dropout_fn {
   float rate, scale; std::uint64_t key; const T* x; T* mask; T* y;
+  const std::uint64_t* seed_xor = nullptr;   // device steps: the step's seed, in policy memory
   CNNZOO_HD void operator()(index_t i) const {
-    const float m = hash_uniform(key, static_cast<std::uint64_t>(i)) >= rate ? scale : 0.0f;
+    const std::uint64_t k = seed_xor ? key ^ *seed_xor : key;
+    const float m = hash_uniform(k, static_cast<std::uint64_t>(i)) >= rate ? scale : 0.0f;
     mask[i] = from_float<T>(m);
     y[i] = from_float<T>(to_float(x[i]) * to_float(from_float<T>(m)));
+  }
+};
+
+// Value i of the augmented batch (data/render.hpp), converted to the compute type.
+template <class T>
+struct render_fn {
+  data::render_geometry g; const data::image_recipe* recipes; const std::uint8_t* pixels; const float* norm; T* out;
+  CNNZOO_HD void operator()(index_t i) const {
+    out[i] = from_float<T>(data::render_value(recipes, pixels, norm, g, static_cast<std::uint64_t>(i)));
   }
 };
 
@@ -201,8 +214,10 @@ struct scale_channels_ds_fn {
 template <class T>
 struct bernoulli_mask_fn {
   float drop, scale; std::uint64_t key; T* mask;
+  const std::uint64_t* seed_xor = nullptr;   // device steps: the step's seed, in policy memory
   CNNZOO_HD void operator()(index_t i) const {
-    mask[i] = from_float<T>(hash_uniform(key, static_cast<std::uint64_t>(i)) >= drop ? scale : 0.0f);
+    const std::uint64_t k = seed_xor ? key ^ *seed_xor : key;
+    mask[i] = from_float<T>(hash_uniform(k, static_cast<std::uint64_t>(i)) >= drop ? scale : 0.0f);
   }
 };
 
@@ -536,12 +551,27 @@ struct loss_scale_state {
   int skipped_steps = 0;   // steps skipped for non-finite gradients, in total
 };
 
+// What a device step reads and writes in policy memory (cuda::enable_device_steps).
+struct step_inputs {
+  double lr = 0;
+  std::uint64_t seed = 0;   // XORed into every dropout and drop-path key
+  long long step = 0;       // the caller's step number, reported for a non-finite loss
+};
+struct device_step {
+  step_inputs in;           // staged by the host before each step
+  float clip_scale = 1.0f;  // written by clip_scale_fn
+  int bad = 0;              // this step's loss is not finite: the update is skipped
+  train::step_totals totals;
+};
+
 // One row of mean softmax cross-entropy against soft targets, in double as the Eigen policy;
 // dlogits are multiplied by the loss scale when there is one.
 template <class T>
 struct softmax_xent_fn {
   index_t classes; double inv_n; const T* logits; const T* targets; T* dlogits; double* row_loss;
   const loss_scale_state* ls;
+  const std::uint8_t* labels = nullptr;    // device steps: count argmax(logits) == label
+  unsigned char* row_correct = nullptr;
   CNNZOO_HD void operator()(index_t i) const {
     const T* z = logits + i * classes;
     const T* t = targets + i * classes;
@@ -560,6 +590,54 @@ struct softmax_xent_fn {
       d[k] = from_float<T>(static_cast<float>((exp(logp) - tk) * inv_n * scale));
     }
     row_loss[i] = loss;
+    if (row_correct) {
+      index_t best = 0;
+      for (index_t k = 1; k < classes; ++k) best = to_float(z[k]) > to_float(z[best]) ? k : best;
+      row_correct[i] = best == labels[i] ? 1 : 0;
+    }
+  }
+};
+
+// One thread: the step's loss from the rows, into the totals; a non-finite loss marks the step bad
+// (sgd_fn then leaves the parameters alone) and is counted instead.
+struct step_finalize_fn {
+  index_t n; const double* row_loss; const unsigned char* row_correct; device_step* s;
+  CNNZOO_HD void operator()(index_t) const {
+    double sum = 0;
+    unsigned long long correct = 0;
+    for (index_t i = 0; i < n; ++i) {
+      sum += row_loss[i];
+      correct += row_correct[i];
+    }
+    const bool bad = !(sum - sum == 0.0);
+    s->bad = bad ? 1 : 0;
+    s->totals.steps += 1;
+    if (bad) {
+      if (s->totals.bad_steps == 0) {
+        s->totals.first_bad_step = s->in.step;
+        s->totals.first_bad_loss = sum / static_cast<double>(n);
+      }
+      s->totals.bad_steps += 1;
+      s->totals.last_loss = sum / static_cast<double>(n);
+    } else {
+      s->totals.loss_sum += sum;
+      s->totals.images += n;
+      s->totals.correct += correct;
+      s->totals.last_loss = sum / static_cast<double>(n);
+    }
+  }
+};
+
+// One thread: the clipping factor from the per-block sums of squared gradients, which still carry
+// the fp16 loss scale when there is one.
+struct clip_scale_fn {
+  index_t blocks; const double* partial; double clip_norm; const loss_scale_state* ls; device_step* s;
+  CNNZOO_HD void operator()(index_t) const {
+    double total = 0;
+    for (index_t b = 0; b < blocks; ++b) total += partial[b];
+    if (ls) total /= static_cast<double>(ls->scale) * static_cast<double>(ls->scale);
+    const double norm = sqrt(total);
+    s->clip_scale = norm > clip_norm ? static_cast<float>(clip_norm / norm) : 1.0f;
   }
 };
 
@@ -594,9 +672,14 @@ template <class T>
 struct sgd_fn {
   float* w; const float* grad; float* velocity; const float* decay_mask; T* work;
   double lr, momentum, weight_decay, grad_scale; bool nesterov; const loss_scale_state* ls;
+  const device_step* step = nullptr;   // device steps: lr, the clipping factor and the skip flag
+  bool clip = false;
   CNNZOO_HD void operator()(index_t i) const {
     if (ls && ls->overflow) return;
-    const double gs = ls ? grad_scale * static_cast<double>(ls->inv_scale) : grad_scale;
+    if (step && step->bad) return;
+    double gs = ls ? grad_scale * static_cast<double>(ls->inv_scale) : grad_scale;
+    if (step && clip) gs *= static_cast<double>(step->clip_scale);
+    const double lr = step ? step->in.lr : this->lr;
     const double g = gs * grad[i] + weight_decay * (decay_mask ? decay_mask[i] : 1.0f) * w[i];
     const double v = momentum * velocity[i] + g;
     velocity[i] = static_cast<float>(v);

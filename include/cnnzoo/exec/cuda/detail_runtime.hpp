@@ -147,5 +147,89 @@ private:
   std::size_t size_ = 0;
 };
 
+
+// Page-locked host memory: the source of asynchronous uploads (a copy from pageable memory makes
+// the host wait). Move-only, freed on destruction.
+class pinned_buffer {
+public:
+  pinned_buffer() = default;
+  explicit pinned_buffer(std::size_t bytes) : size_(bytes) {
+    if (bytes) check_cuda(cudaHostAlloc(&data_, bytes, cudaHostAllocDefault), "cudaHostAlloc", mib(bytes));
+  }
+  pinned_buffer(pinned_buffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  pinned_buffer& operator=(pinned_buffer&& o) noexcept {
+    if (this != &o) {
+      if (data_) (void)cudaFreeHost(data_);
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+  }
+  pinned_buffer(const pinned_buffer&) = delete;
+  pinned_buffer& operator=(const pinned_buffer&) = delete;
+  ~pinned_buffer() { if (data_) (void)cudaFreeHost(data_); }
+  std::byte* data() noexcept { return static_cast<std::byte*>(data_); }
+  std::size_t size() const noexcept { return size_; }
+
+private:
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 }  // namespace cuda_detail
+
+// A CUDA graph of the work one callable queues on a stream: captured once (nothing runs while it
+// is captured), then replayed with one launch. The callable must queue the same work every time
+// and must not wait for the device, allocate, or copy from pageable host memory; a capture that
+// breaks these rules fails with cuda_error and leaves the stream usable.
+class cuda_graph {
+public:
+  cuda_graph() = default;
+  cuda_graph(cuda_graph&& o) noexcept : graph_(std::exchange(o.graph_, nullptr)), exec_(std::exchange(o.exec_, nullptr)) {}
+  cuda_graph& operator=(cuda_graph&& o) noexcept {
+    if (this != &o) {
+      reset();
+      graph_ = std::exchange(o.graph_, nullptr);
+      exec_ = std::exchange(o.exec_, nullptr);
+    }
+    return *this;
+  }
+  cuda_graph(const cuda_graph&) = delete;
+  cuda_graph& operator=(const cuda_graph&) = delete;
+  ~cuda_graph() { reset(); }
+
+  bool ready() const noexcept { return exec_ != nullptr; }
+
+  template <class Body>
+  void capture(cudaStream_t stream, Body&& body) {
+    using cuda_detail::check_cuda;
+    reset();
+    check_cuda(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "CUDA graph capture (begin)");
+    try {
+      body();
+    } catch (...) {
+      cudaGraph_t broken = nullptr;
+      (void)cudaStreamEndCapture(stream, &broken);   // ends the capture whatever happened in it
+      if (broken) (void)cudaGraphDestroy(broken);
+      (void)cudaGetLastError();
+      throw;
+    }
+    check_cuda(cudaStreamEndCapture(stream, &graph_), "CUDA graph capture (end)");
+    check_cuda(cudaGraphInstantiate(&exec_, graph_, 0), "CUDA graph instantiation");
+  }
+  void launch(cudaStream_t stream) const {
+    cuda_detail::check_cuda(cudaGraphLaunch(exec_, stream), "CUDA graph launch");
+  }
+  void reset() noexcept {
+    if (exec_) (void)cudaGraphExecDestroy(exec_);
+    if (graph_) (void)cudaGraphDestroy(graph_);
+    exec_ = nullptr;
+    graph_ = nullptr;
+  }
+
+private:
+  cudaGraph_t graph_ = nullptr;
+  cudaGraphExec_t exec_ = nullptr;
+};
+
 }  // namespace cnnzoo::exec

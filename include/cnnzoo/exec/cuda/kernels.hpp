@@ -16,7 +16,10 @@
 #include "detail_kernels.hpp"
 #undef CNNZOO_CUDA_POLICY_INTERNAL
 
+#include <algorithm>
+#include <cstring>
 #include <numeric>
+#include <stdexcept>
 
 namespace cnnzoo::exec {
 
@@ -304,11 +307,19 @@ void cuda<P>::copy_channels(const channel_copy& b, const T* src, T* dst, bool ac
 template <class P>
 void cuda<P>::dropout_forward(std::size_t count, float rate, std::uint64_t key, const T* x, T* mask, T* y) const {
   const float scale = rate < 1.0f ? 1.0f / (1.0f - rate) : 0.0f;
-  cuda_detail::launch_each(stream_, count, cuda_detail::dropout_fn<T>{rate, scale, key, x, mask, y}, "dropout_forward");
+  cuda_detail::launch_each(stream_, count, cuda_detail::dropout_fn<T>{rate, scale, key, x, mask, y, ctx_->step_seed()},
+                           "dropout_forward");
 }
 template <class P>
 void cuda<P>::multiply(std::size_t count, const T* x, const T* m, T* y) const {
   cuda_detail::launch_each(stream_, count, cuda_detail::multiply_fn<T>{x, m, y}, "multiply");
+}
+
+template <class P>
+void cuda<P>::render_batch(const data::render_geometry& g, int n, const data::image_recipe* recipes,
+                           const std::uint8_t* pixels, const float* norm, T* out) const {
+  cuda_detail::launch_each(stream_, static_cast<std::size_t>(n) * g.c * g.h * g.w,
+                           cuda_detail::render_fn<T>{g, recipes, pixels, norm, out}, "render_batch (augmentation)");
 }
 
 // ---- channel permutations, broadcast scaling, Bernoulli masks -------------------------------------------------------
@@ -339,7 +350,8 @@ void cuda<P>::scale_channels_backward(int n, int c, int hw, const T* x, const T*
 template <class P>
 void cuda<P>::bernoulli_mask(std::size_t count, float drop, bool rescale, std::uint64_t key, T* mask) const {
   const float scale = rescale && drop < 1.0f ? 1.0f / (1.0f - drop) : 1.0f;
-  cuda_detail::launch_each(stream_, count, cuda_detail::bernoulli_mask_fn<T>{drop, scale, key, mask}, "bernoulli_mask");
+  cuda_detail::launch_each(stream_, count, cuda_detail::bernoulli_mask_fn<T>{drop, scale, key, mask, ctx_->step_seed()},
+                           "bernoulli_mask");
 }
 
 // ---- attention pieces ----------------------------------------------------------------------------------------------
@@ -432,6 +444,15 @@ double cuda<P>::sum_of_squares_impl(std::size_t count, const void* x, bool is_we
 template <class P>
 void cuda<P>::sgd_update(std::size_t count, W* w, const W* grad, W* velocity, const W* decay_mask, double lr,
                          double momentum, double weight_decay, bool nesterov, double grad_scale) const {
+  sgd_launch(count, w, grad, velocity, decay_mask, lr, momentum, weight_decay, nesterov, grad_scale, false);
+}
+
+// The update, with its learning rate either given (device_step = false) or read from the step
+// state in policy memory with the clipping factor and the skip flag (device steps).
+template <class P>
+void cuda<P>::sgd_launch(std::size_t count, W* w, const W* grad, W* velocity, const W* decay_mask, double lr,
+                         double momentum, double weight_decay, bool nesterov, double grad_scale, bool device_step,
+                         bool clip) const {
   using namespace cuda_detail;
   auto& c = *ctx_;
   T* work = nullptr;
@@ -451,7 +472,8 @@ void cuda<P>::sgd_update(std::size_t count, W* w, const W* grad, W* velocity, co
     }
   }
   launch_each(stream_, count,
-              sgd_fn<T>{w, grad, velocity, decay_mask, work, lr, momentum, weight_decay, grad_scale, nesterov, ls},
+              sgd_fn<T>{w, grad, velocity, decay_mask, work, lr, momentum, weight_decay, grad_scale, nesterov, ls,
+                        device_step ? c.step_state() : nullptr, clip},
               "sgd_update");
   if (ls) {
     launch_each(stream_, 1,
@@ -459,6 +481,131 @@ void cuda<P>::sgd_update(std::size_t count, W* w, const W* grad, W* velocity, co
                 "sgd_update (loss scale)");
     c.scaled_gradients_pending = false;
   }
+}
+
+// ---- device steps ---------------------------------------------------------------------------------------------------
+
+template <class P>
+void cuda<P>::enable_device_steps() {
+  using namespace cuda_detail;
+  auto& c = *ctx_;
+  if (!c.step.empty()) return;
+  device_step init{};
+  auto state = buffer<device_step>(1, stream_, "the device-step state");
+  transfer(state.data(), &init, sizeof init, cudaMemcpyHostToDevice, "enable_device_steps");
+  c.cublas_workspace = buffer<std::byte>(std::size_t{32} << 20, stream_, "the cuBLAS workspace");
+  check_cublas(cublasSetWorkspace(c.cublas, c.cublas_workspace.data(), c.cublas_workspace.size()), "cublasSetWorkspace");
+  check_cuda(cudaEventCreateWithFlags(&c.staged, cudaEventDisableTiming), "cudaEventCreate");
+  c.staging = pinned_buffer(std::size_t{1} << 20);
+  c.step = std::move(state);
+}
+
+template <class P>
+bool cuda<P>::device_steps_enabled() const noexcept {
+  return !ctx_->step.empty();
+}
+
+template <class P>
+std::uint64_t cuda<P>::memory_generation() const noexcept {
+  return cuda_detail::memory_generation.load();
+}
+
+template <class P>
+void cuda<P>::refresh_compute_weights() const {
+  ctx_->refresh();
+}
+
+template <class P>
+void cuda<P>::stage(void* dst, const void* src, std::size_t bytes) {
+  using namespace cuda_detail;
+  auto& c = *ctx_;
+  if (c.step.empty()) throw std::logic_error("cnnzoo: cuda::stage needs enable_device_steps() first");
+  if (bytes == 0) return;
+  if (c.staging_used == 0 && c.staged_pending) {
+    // The previous step's copies must have left the staging memory before it is overwritten.
+    check_cuda(cudaEventSynchronize(c.staged), "stage (waiting for the previous uploads)");
+    c.staged_pending = false;
+  }
+  std::size_t offset = (c.staging_used + 15) & ~std::size_t{15};
+  if (offset + bytes > c.staging.size()) {
+    // Copies queued from the old area may still be reading it.
+    check_cuda(cudaStreamSynchronize(stream_), "stage (growing the staging memory)");
+    c.staging = pinned_buffer(std::max(2 * c.staging.size(), bytes + 16));
+    offset = 0;
+  }
+  std::memcpy(c.staging.data() + offset, src, bytes);
+  check_cuda(cudaMemcpyAsync(dst, c.staging.data() + offset, bytes, cudaMemcpyHostToDevice, stream_), "stage", mib(bytes));
+  c.staging_used = offset + bytes;
+}
+
+template <class P>
+void cuda<P>::set_step_inputs(double lr, std::uint64_t seed, std::int64_t step) {
+  if (ctx_->step.empty()) throw std::logic_error("cnnzoo: cuda::set_step_inputs needs enable_device_steps() first");
+  const cuda_detail::step_inputs in{lr, seed, static_cast<long long>(step)};
+  stage(&ctx_->step.data()->in, &in, sizeof in);
+}
+
+template <class P>
+void cuda<P>::finish_staging() {
+  using namespace cuda_detail;
+  auto& c = *ctx_;
+  if (c.staging_used == 0) return;
+  check_cuda(cudaEventRecord(c.staged, stream_), "finish_staging");
+  c.staged_pending = true;
+  c.staging_used = 0;
+}
+
+template <class P>
+void cuda<P>::loss_and_accuracy(int n, int classes, const T* logits, const T* targets, const std::uint8_t* labels,
+                                T* dlogits) const {
+  using namespace cuda_detail;
+  auto& c = *ctx_;
+  if (c.step.empty()) throw std::logic_error("cnnzoo: cuda::loss_and_accuracy needs enable_device_steps() first");
+  if (n <= 0) return;
+  double* rows = c.step_rows.get(static_cast<std::size_t>(n), stream_);
+  unsigned char* correct = c.step_correct.get(static_cast<std::size_t>(n), stream_);
+  const loss_scale_state* ls = nullptr;
+  if constexpr (context<P>::loss_scaling) {
+    ls = c.ls.data();
+    c.scaled_gradients_pending = true;
+  }
+  launch_each(stream_, static_cast<index_t>(n),
+              softmax_xent_fn<T>{static_cast<index_t>(classes), 1.0 / n, logits, targets, dlogits, rows, ls, labels,
+                                 correct},
+              "loss_and_accuracy");
+  launch_each(stream_, 1, step_finalize_fn{static_cast<index_t>(n), rows, correct, c.step.data()},
+              "loss_and_accuracy (totals)");
+}
+
+template <class P>
+void cuda<P>::sgd_update_device(std::size_t count, W* w, const W* grad, W* velocity, const W* decay_mask,
+                                double momentum, double weight_decay, bool nesterov, double clip_norm) const {
+  using namespace cuda_detail;
+  auto& c = *ctx_;
+  if (c.step.empty()) throw std::logic_error("cnnzoo: cuda::sgd_update_device needs enable_device_steps() first");
+  const bool clip = clip_norm > 0;
+  if (clip) {
+    const index_t blocks = reduction_blocks(count);
+    double* part = c.clip_partial.get(blocks, stream_);
+    launch_sum_of_squares(stream_, grad, count, blocks, part);
+    const loss_scale_state* ls = nullptr;
+    if constexpr (context<P>::loss_scaling)
+      if (c.scaled_gradients_pending) ls = c.ls.data();
+    launch_each(stream_, 1, clip_scale_fn{blocks, part, clip_norm, ls, c.step.data()}, "sgd_update (clipping)");
+  }
+  sgd_launch(count, w, grad, velocity, decay_mask, 0.0, momentum, weight_decay, nesterov, 1.0, true, clip);
+}
+
+template <class P>
+train::step_totals cuda<P>::take_step_totals() {
+  auto& c = *ctx_;
+  if (c.step.empty()) throw std::logic_error("cnnzoo: cuda::take_step_totals needs enable_device_steps() first");
+  train::step_totals t;
+  train::step_totals* on_device = &c.step.data()->totals;
+  transfer(&t, on_device, sizeof t, cudaMemcpyDeviceToHost, "take_step_totals");
+  const train::step_totals zero{};
+  transfer(on_device, &zero, sizeof zero, cudaMemcpyHostToDevice, "take_step_totals (reset)");
+  return t;
 }
 
 // The three precisions, compiled here once for the whole program.

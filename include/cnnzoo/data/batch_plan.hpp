@@ -1,0 +1,117 @@
+#pragma once
+// The host half of augmentation: per image, the random parameters of the seed's pipeline, drawn
+// from the rng in exactly the order augment_batch followed by mixup draws them. The policy that
+// trains renders the pixels from these recipes (render.hpp; the Eigen and CUDA policies'
+// render_batch op), so the CPU and the GPU see the same augmented batch for the same rng state,
+// and a batch costs the GPU a few hundred bytes of upload instead of the images.
+//
+//   data::batch_plan plan = data::plan_batch(indices, labels_of_set, cfg, mixup_alpha, eps, rng);
+//   policy.render_batch(plan.recipes..., device_pixels, norm, input);   // see zoo runners
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "augment.hpp"
+#include "render.hpp"
+
+namespace cnnzoo::data {
+
+// A planned minibatch: one recipe per image and the soft targets (n x classes), label smoothing
+// and mixup applied.
+struct batch_plan {
+  std::vector<image_recipe> recipes;
+  std::vector<float> targets;
+  std::vector<std::uint8_t> labels;   // the true labels, for training accuracy
+};
+
+// The normalization table render_value reads: per channel 255 * mean, then 1 / (255 * std), the
+// same float operations as normalize_zscore.
+inline std::vector<float> render_norm(const channel_statistics& st) {
+  if (st.mean.size() != st.std.size() || st.mean.empty())
+    throw augment_error("cnnzoo: render_norm: statistics for " + std::to_string(st.mean.size()) + " means and " +
+                        std::to_string(st.std.size()) + " standard deviations");
+  std::vector<float> norm(2 * st.mean.size());
+  for (std::size_t ch = 0; ch < st.mean.size(); ++ch) {
+    norm[2 * ch] = 255.0f * st.mean[ch];
+    norm[2 * ch + 1] = 1.0f / (255.0f * st.std[ch]);
+  }
+  return norm;
+}
+
+// Recipes for the images `indices` of a set with `labels`: augment_batch(cfg) and then
+// mixup(alpha) would draw the same numbers from `g`, and rendering the recipes gives the batch
+// they would produce. Images are `shape` sized (shape.n is ignored).
+inline batch_plan plan_batch(std::span<const std::size_t> indices, std::span<const std::uint8_t> labels,
+                             const augment_config& cfg, int classes, float label_smoothing, double mixup_alpha, rng& g,
+                             batch_shape shape = {}) {
+  const std::size_t n = indices.size();
+  if (cfg.crop_padding < 0)
+    throw augment_error("cnnzoo: random_crop: padding must be >= 0, got " + std::to_string(cfg.crop_padding));
+  if (cfg.cutout_size < 0)
+    throw augment_error("cnnzoo: cutout: the box size must be >= 0, got " + std::to_string(cfg.cutout_size));
+  check_affine_params(cfg.affine);
+  batch_plan p;
+  p.recipes.resize(n);
+  p.labels.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (indices[i] >= labels.size())
+      throw augment_error("cnnzoo: plan_batch: image index " + std::to_string(indices[i]) +
+                          " is outside a set of " + std::to_string(labels.size()));
+    p.recipes[i].source = static_cast<std::uint32_t>(indices[i]);
+    p.labels[i] = labels[indices[i]];
+  }
+  // The same loops, in the same order, as augment_batch: affine, crop, flip, cutout.
+  for (image_recipe& r : p.recipes) {
+    const affine_draw d = draw_affine(cfg.affine, shape.h, shape.w, g);
+    r.affine = !d.map.identity;
+    r.m00 = d.map.m[0][0]; r.m01 = d.map.m[0][1]; r.m10 = d.map.m[1][0]; r.m11 = d.map.m[1][1];
+    r.off_y = d.map.offset[0]; r.off_x = d.map.offset[1];
+    r.affine_flip = d.flip;
+  }
+  if (cfg.crop_padding > 0) {
+    const auto span = static_cast<std::uint64_t>(2 * cfg.crop_padding + 1);
+    for (image_recipe& r : p.recipes) {
+      r.shift_y = cfg.crop_padding - static_cast<int>(g.below(span));
+      r.shift_x = cfg.crop_padding - static_cast<int>(g.below(span));
+    }
+  }
+  if (cfg.random_flip)
+    for (image_recipe& r : p.recipes) r.flip = g.bernoulli(0.5);
+  if (cfg.cutout_size > 0)
+    for (image_recipe& r : p.recipes) {
+      const int cy = static_cast<int>(g.below(static_cast<std::uint64_t>(shape.h)));
+      const int cx = static_cast<int>(g.below(static_cast<std::uint64_t>(shape.w)));
+      const box b = cutout_bounds(shape.h, shape.w, cy, cx, cfg.cutout_size);
+      r.cut_y0 = b.y0; r.cut_y1 = b.y1; r.cut_x0 = b.x0; r.cut_x1 = b.x1;
+    }
+  p.targets = smooth_targets(p.labels, classes, label_smoothing);
+  const mixup_result mix = draw_mixup(n, mixup_alpha, g);
+  if (mixup_alpha > 0 && n > 0) {
+    mix_rows(p.targets, static_cast<std::size_t>(classes), mix);
+    for (std::size_t i = 0; i < n; ++i) {
+      p.recipes[i].mixed = 1;
+      p.recipes[i].partner = mix.partner[i];
+      p.recipes[i].lambda = mix.lambda[i];
+    }
+  }
+  return p;
+}
+
+// Renders a plan on the host: the CPU side of render_batch, and the reference for the GPU's.
+// `pixels` is the whole set (8-bit CHW images), `out` receives n * c * h * w floats.
+inline void render_host(std::span<const image_recipe> recipes, std::span<const std::uint8_t> pixels,
+                        std::span<const float> norm, const render_geometry& g, std::span<float> out) {
+  const std::size_t image = static_cast<std::size_t>(g.c) * g.h * g.w;
+  if (out.size() != recipes.size() * image || norm.size() != 2 * static_cast<std::size_t>(g.c))
+    throw augment_error("cnnzoo: render_host: " + std::to_string(out.size()) + " output values and " +
+                        std::to_string(norm.size()) + " normalization values for " + std::to_string(recipes.size()) +
+                        " images of " + std::to_string(image));
+  for (const image_recipe& r : recipes)
+    if ((static_cast<std::size_t>(r.source) + 1) * image > pixels.size() || r.partner >= recipes.size())
+      throw augment_error("cnnzoo: render_host: a recipe names image " + std::to_string(r.source) + " (set of " +
+                          std::to_string(pixels.size() / image) + ") or partner row " + std::to_string(r.partner));
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = render_value(recipes.data(), pixels.data(), norm.data(), g, i);
+}
+
+}  // namespace cnnzoo::data
