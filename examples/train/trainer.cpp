@@ -321,6 +321,9 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
         reporter.step(s + 1, t.mean_loss());
       }
     }
+    // How the GPU ran the steps (graph replays, or why it could not capture them), once.
+    if (epoch == first_epoch)
+      if (const std::string st = net->step_status(); !st.empty()) log << "cnnzoo-train: steps: " << st;
     const double epoch_secs = std::chrono::duration<double>(clock_type::now() - epoch_start).count();
     images_seen += static_cast<double>(seen);
     train_step_seconds += epoch_secs;

@@ -72,13 +72,15 @@ public:
       // The CPU renders on the host and trains at once; the totals are kept here.
       const int n = static_cast<int>(recipes.size());
       if (pixels_.empty()) throw std::logic_error("cnnzoo: queue_step before set_training_images");
-      if (n <= 0 || n > net_.batch_capacity() || labels.size() != recipes.size())
-        throw std::invalid_argument("cnnzoo: a batch of " + std::to_string(n) + " recipes and " +
-                                    std::to_string(labels.size()) + " labels, capacity " +
-                                    std::to_string(net_.batch_capacity()));
+      if (n <= 0 || n > net_.batch_capacity() || labels.size() != recipes.size() ||
+          targets.size() != recipes.size() * net_t::classes)
+        throw std::invalid_argument("cnnzoo: a batch of " + std::to_string(n) + " recipes, " +
+                                    std::to_string(labels.size()) + " labels and " + std::to_string(targets.size()) +
+                                    " target values, capacity " + std::to_string(net_.batch_capacity()));
       constexpr shape in = net_t::input_shape;
-      const std::span<value_t<P>> input(net_.input(), recipes.size() * in.size());
-      data::render_host(recipes, pixels_, norm_, data::render_geometry{in.c, in.h, in.w}, input);
+      data::check_recipes(recipes, pixels_.size() / in.size());
+      net_.policy().render_batch(data::render_geometry{in.c, in.h, in.w}, n, recipes.data(), pixels_.data(),
+                                 norm_.data(), net_.input());
       targets_.assign(targets.begin(), targets.end());
       const double loss = net_.train_step_on_input(targets_.data(), n);
       ++totals_.steps;

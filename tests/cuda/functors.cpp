@@ -16,6 +16,7 @@
 #undef CNNZOO_CUDA_POLICY_INTERNAL
 
 #include "support.hpp"
+#include "support/random_images.hpp"
 
 using namespace cnnzoo;
 using namespace cnnzoo::exec;
@@ -236,11 +237,7 @@ TEST_CASE("cuda functors: biases, channel blocks, dropout, multiply match the Ei
 TEST_CASE("cuda functors: the augmentation kernel renders the Eigen policy's batch", "[cuda][functors][augment]") {
   // Random images, the seed's whole augmentation with mixup, planned on the host.
   rng g(41);
-  data::dataset set;
-  set.pixels.resize(12 * data::cifar10_image_bytes);
-  set.labels.resize(12);
-  for (auto& p : set.pixels) p = static_cast<std::uint8_t>(g.below(256));
-  for (auto& l : set.labels) l = static_cast<std::uint8_t>(g.below(10));
+  const data::dataset set = testing::random_images(12, 40);
   data::augment_config cfg;
   cfg.affine = {15, 0.1, 0.1, 10, 0.1, true};
   cfg.crop_padding = 4;

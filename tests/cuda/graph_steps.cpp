@@ -13,6 +13,7 @@
 #include <cnnzoo/train/graph_stepper.hpp>
 
 #include "gpu_support.hpp"
+#include "support/random_images.hpp"
 
 using namespace cnnzoo;
 using namespace cnnzoo::testing::gpu;
@@ -29,10 +30,7 @@ struct fixture {
   std::vector<data::batch_plan> plans;
   fixture(int batch, int steps) {
     rng g(3);
-    set.pixels.resize(32 * data::cifar10_image_bytes);
-    set.labels.resize(32);
-    for (auto& p : set.pixels) p = static_cast<std::uint8_t>(g.below(256));
-    for (auto& l : set.labels) l = static_cast<std::uint8_t>(g.below(10));
+    set = testing::random_images(32, 2);
     norm = data::render_norm(data::channel_stats(set));
     data::augment_config cfg;
     cfg.crop_padding = 4;

@@ -9,6 +9,7 @@
 #include <cnnzoo/data/batch_plan.hpp>
 
 #include "gpu_support.hpp"
+#include "support/random_images.hpp"
 
 using namespace cnnzoo;
 using namespace cnnzoo::testing::gpu;
@@ -240,11 +241,7 @@ TEMPLATE_TEST_CASE("cuda policy: augmentation on the GPU renders the CPU's batch
   env<TestType> e;
   using tol = tolerance<TestType>;
   rng g(51);
-  data::dataset set;
-  set.pixels.resize(20 * data::cifar10_image_bytes);
-  set.labels.resize(20);
-  for (auto& p : set.pixels) p = static_cast<std::uint8_t>(g.below(256));
-  for (auto& l : set.labels) l = static_cast<std::uint8_t>(g.below(10));
+  const data::dataset set = testing::random_images(20, 50);
   data::augment_config cfg;
   cfg.affine = {15, 0.1, 0.1, 10, 0.1, true};
   cfg.crop_padding = 4;

@@ -6,6 +6,8 @@
 
 #include <cnnzoo/data/batch_plan.hpp>
 
+#include "support/random_images.hpp"
+
 #include <cmath>
 #include <numeric>
 
@@ -13,16 +15,6 @@ using namespace cnnzoo::data;
 using cnnzoo::rng;
 
 namespace {
-
-dataset random_set(std::size_t n, std::uint64_t seed) {
-  rng g(seed);
-  dataset d;
-  d.pixels.resize(n * cifar10_image_bytes);
-  d.labels.resize(n);
-  for (auto& p : d.pixels) p = static_cast<std::uint8_t>(g.below(256));
-  for (auto& l : d.labels) l = static_cast<std::uint8_t>(g.below(10));
-  return d;
-}
 
 struct host_batch {
   std::vector<float> x, targets;
@@ -57,7 +49,7 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 }  // namespace
 
 TEST_CASE("a rendered plan is the host pipeline's batch, for every augmentation", "[data][plan]") {
-  const dataset d = random_set(40, 7);
+  const dataset d = cnnzoo::testing::random_images(40, 7);
   const channel_statistics st = channel_stats(d);
   std::vector<std::size_t> idx{3, 17, 17, 0, 39, 8, 21, 5, 12, 30, 2};
 
@@ -103,7 +95,7 @@ TEST_CASE("a rendered plan is the host pipeline's batch, for every augmentation"
 }
 
 TEST_CASE("a plan without augmentation renders the z-scored images", "[data][plan]") {
-  const dataset d = random_set(5, 11);
+  const dataset d = cnnzoo::testing::random_images(5, 11);
   const channel_statistics st = channel_stats(d);
   const std::vector<std::size_t> idx{4, 0, 2};
   rng g(5);
@@ -117,7 +109,7 @@ TEST_CASE("a plan without augmentation renders the z-scored images", "[data][pla
 }
 
 TEST_CASE("plans and renders refuse what does not fit", "[data][plan]") {
-  const dataset d = random_set(4, 3);
+  const dataset d = cnnzoo::testing::random_images(4, 3);
   rng g(1);
   const std::vector<std::size_t> outside{1, 4};
   CHECK_THROWS_WITH(plan_batch(outside, d.labels, augment_config{}, 10, 0.0f, 0.0, g),

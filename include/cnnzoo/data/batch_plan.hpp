@@ -98,6 +98,16 @@ inline batch_plan plan_batch(std::span<const std::size_t> indices, std::span<con
   return p;
 }
 
+// Throws unless every recipe names an image of a set of `images` and a row of its own batch: the
+// renderers read these indices unchecked (on the GPU an outside one would not even fault).
+inline void check_recipes(std::span<const image_recipe> recipes, std::size_t images) {
+  for (const image_recipe& r : recipes)
+    if (r.source >= images || r.partner >= recipes.size())
+      throw augment_error("cnnzoo: a recipe names image " + std::to_string(r.source) + " of a set of " +
+                          std::to_string(images) + " or batch row " + std::to_string(r.partner) + " of " +
+                          std::to_string(recipes.size()));
+}
+
 // Renders a plan on the host: the CPU side of render_batch, and the reference for the GPU's.
 // `pixels` is the whole set (8-bit CHW images), `out` receives n * c * h * w floats.
 inline void render_host(std::span<const image_recipe> recipes, std::span<const std::uint8_t> pixels,
@@ -107,10 +117,7 @@ inline void render_host(std::span<const image_recipe> recipes, std::span<const s
     throw augment_error("cnnzoo: render_host: " + std::to_string(out.size()) + " output values and " +
                         std::to_string(norm.size()) + " normalization values for " + std::to_string(recipes.size()) +
                         " images of " + std::to_string(image));
-  for (const image_recipe& r : recipes)
-    if ((static_cast<std::size_t>(r.source) + 1) * image > pixels.size() || r.partner >= recipes.size())
-      throw augment_error("cnnzoo: render_host: a recipe names image " + std::to_string(r.source) + " (set of " +
-                          std::to_string(pixels.size() / image) + ") or partner row " + std::to_string(r.partner));
+  check_recipes(recipes, pixels.size() / image);
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = render_value(recipes.data(), pixels.data(), norm.data(), g, i);
 }
 

@@ -187,6 +187,10 @@ public:
   // time, so it can be captured into a cuda_graph once and replayed (network::train_step_device).
   void enable_device_steps();
   bool device_steps_enabled() const noexcept;
+  // Between set_device_step_active(true) and (false) (network::train_step_device), dropout and
+  // drop-path keys are XORed with the step's seed from policy memory; outside, every policy draws
+  // the same masks from the same keys.
+  void set_device_step_active(bool on) const;
   // Asynchronous upload through page-locked staging memory: the host data may be reused at once.
   // finish_staging() ends a step's uploads; the next stage() waits only for those copies.
   void stage(void* device_dst, const void* host_src, std::size_t bytes);

@@ -26,6 +26,7 @@ namespace cnnzoo {
 template <class P>
 concept device_step_policy = requires(P& p, int n, value_t<P>* t, const std::uint8_t* labels, weight_t<P>* w) {
   p.enable_device_steps();
+  p.set_device_step_active(true);
   p.loss_and_accuracy(n, n, t, t, labels, t);
   p.sgd_update_device(std::size_t{}, w, w, w, w, 0.0, 0.0, true, 0.0);
 };
@@ -146,7 +147,8 @@ public:
   // ---- host convenience: NCHW float images, integer labels --------------------------------------
   void set_input(const float* images, int n) {
     check_batch(n);
-    const std::size_t count = static_cast<std::size_t>(n) * input_shape.size();
+    // (n > 0 after check_batch; spelled out so that GCC 12 sees no negative size in the copy)
+    const std::size_t count = static_cast<std::size_t>(n > 0 ? n : 0) * input_shape.size();
     if constexpr (std::is_same_v<T, float>) {
       policy_.upload(input_.data(), images, count);
     } else {
@@ -215,16 +217,29 @@ public:
   // (set_step_inputs), and a step with a non-finite loss leaves the parameters alone. It queues
   // the same work every time, so it can be captured into a CUDA graph (train/graph_stepper.hpp).
   // The optimiser's momentum, decay, Nesterov flag and clipping norm are read here, on the host.
+  // Dropout and drop-path masks take their randomness from the step's seed in policy memory (the
+  // host-side key is fixed), so a replayed graph draws new masks every step, and eager and
+  // replayed steps draw the same ones. A step with a non-finite loss still updates the BatchNorm
+  // running statistics in its forward pass, as on the CPU.
   void train_step_device(int n, const std::uint8_t* labels)
     requires device_step_policy<P>
   {
     check_batch(n);
-    const bool was = training_;
+    struct scope {
+      P& p;
+      network& net;
+      bool was;
+      ~scope() {
+        p.set_device_step_active(false);
+        net.training_ = was;
+      }
+    } guard{policy_, *this, training_};
+    policy_.set_device_step_active(true);
     training_ = true;
-    const T* z = forward(n);
-    policy_.loss_and_accuracy(n, classes, z, targets_.data(), labels, dlogits_.data());
+    step_seed_ = 0;
+    root::template forward<P>(make_pass(n), root_slot(n), input_.data());
+    policy_.loss_and_accuracy(n, classes, logits(n), targets_.data(), labels, dlogits_.data());
     backward(dlogits_.data(), n);
-    training_ = was;
     policy_.sgd_update_device(root::size.params, params_.data(), grads_.data(), velocity_.data(), decay_mask_.data(),
                               sgd_.momentum, sgd_.weight_decay, sgd_.nesterov, sgd_.clip_norm);
   }

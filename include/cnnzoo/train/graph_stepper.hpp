@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "../data/render.hpp"
+#include "../data/batch_plan.hpp"
 #include "../exec/cuda.hpp"
 #include "../graph/network.hpp"
 #include "step_totals.hpp"
@@ -78,12 +78,7 @@ public:
                                   std::to_string(labels.size()) + " labels and " + std::to_string(targets.size()) +
                                   " target values for a network of capacity " +
                                   std::to_string(net_.batch_capacity()));
-    // Checked here because the GPU reads these indices unchecked.
-    for (const data::image_recipe& r : recipes)
-      if (r.source >= image_count_ || r.partner >= recipes.size())
-        throw std::out_of_range("cnnzoo: a recipe names image " + std::to_string(r.source) + " of " +
-                                std::to_string(image_count_) + " or batch row " + std::to_string(r.partner) + " of " +
-                                std::to_string(n));
+    data::check_recipes(recipes, image_count_);
     policy& p = net_.policy();
     targets_.assign(targets.begin(), targets.end());   // to the compute type
     p.stage(recipes_.data(), recipes.data(), recipes.size_bytes());
@@ -110,11 +105,14 @@ public:
       return;
     }
     if (!s.graph.ready()) {
+      p.refresh_compute_weights();   // so that the capture records no refresh, and the copy is current
       try {
         s.graph.capture(p.stream(), body);
         s.baked = now;
         s.generation = p.memory_generation();
       } catch (const exec::cuda_error& e) {
+        // Nothing captured ran; host-side flags set while capturing may claim otherwise.
+        p.parameters_changed();
         s.failure = e.what();
         body();
         return;

@@ -132,12 +132,26 @@ struct scratch {
   explicit scratch(const char* w) : what(w) {}
   U* get(std::size_t count, cudaStream_t stream) {
     if (buf.size() < count) {
+      // Inside a graph capture the memory cannot change (the capture then fails and the caller
+      // runs the step eagerly); nothing is freed before that is known.
+      cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+      check_cuda(cudaStreamIsCapturing(stream, &capturing), "cudaStreamIsCapturing");
+      if (capturing != cudaStreamCaptureStatusNone)
+        throw cuda_error(std::string("cnnzoo: ") + what + " would grow from " + std::to_string(buf.size()) + " to " +
+                         std::to_string(count) + " values inside a CUDA graph capture");
+      ++memory_generation;   // before freeing: a graph holding the old address must not replay
       buf = device_buffer<U>();   // free first, so the old and the new need not fit together
       buf = device_buffer<U>(count, stream, what);
-      ++memory_generation;
     }
     return buf.data();
   }
+};
+
+// Page-locked memory that a step's uploads are staged in, and the event after their copies.
+struct staging_area {
+  pinned_buffer memory;
+  cudaEvent_t copied = nullptr;
+  bool pending = false;
 };
 
 template <class Precision>
@@ -176,12 +190,14 @@ struct context {
   scratch<double> step_rows{"per-row losses"};
   scratch<unsigned char> step_correct{"per-row correctness"};
   scratch<double> clip_partial{"gradient-norm partial sums"};
-  pinned_buffer staging;
-  std::size_t staging_used = 0;
-  cudaEvent_t staged = nullptr;
-  bool staged_pending = false;
+  staging_area staging[2];   // alternate halves: one step's uploads may wait while the next is staged
+  int staging_side = 0;
+  std::size_t staging_used = 0;   // bytes of the current step in staging[staging_side]
+  bool device_step_active = false;   // inside network::train_step_device: keys take the step's seed
   const device_step* step_state() const noexcept { return step.empty() ? nullptr : step.data(); }
-  const std::uint64_t* step_seed() const noexcept { return step.empty() ? nullptr : &step.data()->in.seed; }
+  const std::uint64_t* active_step_seed() const noexcept {
+    return device_step_active && !step.empty() ? &step.data()->in.seed : nullptr;
+  }
 
   explicit context(const cuda_options& o) : opt(o) {
     check_cuda(cudaSetDevice(o.device), "cudaSetDevice", "device " + std::to_string(o.device));
@@ -199,7 +215,8 @@ struct context {
   }
   ~context() {
     if (stream) (void)cudaStreamSynchronize(stream);
-    if (staged) (void)cudaEventDestroy(staged);
+    for (staging_area& a : staging)
+      if (a.copied) (void)cudaEventDestroy(a.copied);
     if (cublas) cublasDestroy(cublas);
     if (cudnn) cudnnDestroy(cudnn);
     plans.clear();
@@ -240,9 +257,9 @@ struct context {
 
   std::byte* workspace_for_search() {
     if (workspace.size() < opt.workspace_limit) {
+      ++memory_generation;
       workspace = device_buffer<std::byte>();
       workspace = device_buffer<std::byte>(opt.workspace_limit, stream, "the cuDNN workspace");
-      ++memory_generation;
     }
     return workspace.data();
   }

@@ -651,7 +651,12 @@ struct nonfinite_check_fn {
 // Run once per step after the update: back off on overflow, grow after a clean stretch.
 struct loss_scale_update_fn {
   loss_scale_state* ls; int growth_interval; bool dynamic;
+  const device_step* step = nullptr;   // device steps: a non-finite loss is not an overflow to adapt to
   CNNZOO_HD void operator()(index_t) const {
+    if (step && step->bad) {
+      ls->overflow = 0;
+      return;
+    }
     if (ls->overflow) {
       ++ls->skipped_steps;
       if (dynamic) ls->scale = ls->scale * 0.5f < 1.0f ? 1.0f : ls->scale * 0.5f;

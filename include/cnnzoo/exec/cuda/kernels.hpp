@@ -307,7 +307,7 @@ void cuda<P>::copy_channels(const channel_copy& b, const T* src, T* dst, bool ac
 template <class P>
 void cuda<P>::dropout_forward(std::size_t count, float rate, std::uint64_t key, const T* x, T* mask, T* y) const {
   const float scale = rate < 1.0f ? 1.0f / (1.0f - rate) : 0.0f;
-  cuda_detail::launch_each(stream_, count, cuda_detail::dropout_fn<T>{rate, scale, key, x, mask, y, ctx_->step_seed()},
+  cuda_detail::launch_each(stream_, count, cuda_detail::dropout_fn<T>{rate, scale, key, x, mask, y, ctx_->active_step_seed()},
                            "dropout_forward");
 }
 template <class P>
@@ -350,7 +350,7 @@ void cuda<P>::scale_channels_backward(int n, int c, int hw, const T* x, const T*
 template <class P>
 void cuda<P>::bernoulli_mask(std::size_t count, float drop, bool rescale, std::uint64_t key, T* mask) const {
   const float scale = rescale && drop < 1.0f ? 1.0f / (1.0f - drop) : 1.0f;
-  cuda_detail::launch_each(stream_, count, cuda_detail::bernoulli_mask_fn<T>{drop, scale, key, mask, ctx_->step_seed()},
+  cuda_detail::launch_each(stream_, count, cuda_detail::bernoulli_mask_fn<T>{drop, scale, key, mask, ctx_->active_step_seed()},
                            "bernoulli_mask");
 }
 
@@ -477,7 +477,8 @@ void cuda<P>::sgd_launch(std::size_t count, W* w, const W* grad, W* velocity, co
               "sgd_update");
   if (ls) {
     launch_each(stream_, 1,
-                loss_scale_update_fn{ls, options_.loss_scale_growth_interval, options_.dynamic_loss_scale},
+                loss_scale_update_fn{ls, options_.loss_scale_growth_interval, options_.dynamic_loss_scale,
+                                     device_step ? c.step_state() : nullptr},
                 "sgd_update (loss scale)");
     c.scaled_gradients_pending = false;
   }
@@ -495,9 +496,17 @@ void cuda<P>::enable_device_steps() {
   transfer(state.data(), &init, sizeof init, cudaMemcpyHostToDevice, "enable_device_steps");
   c.cublas_workspace = buffer<std::byte>(std::size_t{32} << 20, stream_, "the cuBLAS workspace");
   check_cublas(cublasSetWorkspace(c.cublas, c.cublas_workspace.data(), c.cublas_workspace.size()), "cublasSetWorkspace");
-  check_cuda(cudaEventCreateWithFlags(&c.staged, cudaEventDisableTiming), "cudaEventCreate");
-  c.staging = pinned_buffer(std::size_t{1} << 20);
+  for (staging_area& a : c.staging) {
+    check_cuda(cudaEventCreateWithFlags(&a.copied, cudaEventDisableTiming), "cudaEventCreate");
+    a.memory = pinned_buffer(std::size_t{1} << 20);
+  }
   c.step = std::move(state);
+}
+
+template <class P>
+void cuda<P>::set_device_step_active(bool on) const {
+  if (on && ctx_->step.empty()) throw std::logic_error("cnnzoo: a device step needs enable_device_steps() first");
+  ctx_->device_step_active = on;
 }
 
 template <class P>
@@ -521,20 +530,23 @@ void cuda<P>::stage(void* dst, const void* src, std::size_t bytes) {
   auto& c = *ctx_;
   if (c.step.empty()) throw std::logic_error("cnnzoo: cuda::stage needs enable_device_steps() first");
   if (bytes == 0) return;
-  if (c.staging_used == 0 && c.staged_pending) {
-    // The previous step's copies must have left the staging memory before it is overwritten.
-    check_cuda(cudaEventSynchronize(c.staged), "stage (waiting for the previous uploads)");
-    c.staged_pending = false;
+  staging_area& a = c.staging[c.staging_side];
+  if (c.staging_used == 0 && a.pending) {
+    // The copies of two steps ago must have left this half before it is overwritten; those of the
+    // previous step use the other half, so the host stays up to two steps ahead of the GPU.
+    check_cuda(cudaEventSynchronize(a.copied), "stage (waiting for earlier uploads)");
+    a.pending = false;
   }
   std::size_t offset = (c.staging_used + 15) & ~std::size_t{15};
-  if (offset + bytes > c.staging.size()) {
-    // Copies queued from the old area may still be reading it.
+  if (offset + bytes > a.memory.size()) {
+    // Copies queued from this half may still be reading it.
     check_cuda(cudaStreamSynchronize(stream_), "stage (growing the staging memory)");
-    c.staging = pinned_buffer(std::max(2 * c.staging.size(), bytes + 16));
+    const std::size_t keep = c.staging_used;   // this step's earlier uploads are already queued
+    a.memory = pinned_buffer(std::max(2 * a.memory.size(), keep + bytes + 32));
     offset = 0;
   }
-  std::memcpy(c.staging.data() + offset, src, bytes);
-  check_cuda(cudaMemcpyAsync(dst, c.staging.data() + offset, bytes, cudaMemcpyHostToDevice, stream_), "stage", mib(bytes));
+  std::memcpy(a.memory.data() + offset, src, bytes);
+  check_cuda(cudaMemcpyAsync(dst, a.memory.data() + offset, bytes, cudaMemcpyHostToDevice, stream_), "stage", mib(bytes));
   c.staging_used = offset + bytes;
 }
 
@@ -550,9 +562,11 @@ void cuda<P>::finish_staging() {
   using namespace cuda_detail;
   auto& c = *ctx_;
   if (c.staging_used == 0) return;
-  check_cuda(cudaEventRecord(c.staged, stream_), "finish_staging");
-  c.staged_pending = true;
+  staging_area& a = c.staging[c.staging_side];
+  check_cuda(cudaEventRecord(a.copied, stream_), "finish_staging");
+  a.pending = true;
   c.staging_used = 0;
+  c.staging_side ^= 1;
 }
 
 template <class P>
