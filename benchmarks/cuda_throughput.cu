@@ -3,7 +3,7 @@
 // batch 512 in bf16, and PreAct-ResNet18 at batch 128 in fp32. A step is forward, label-smoothed
 // softmax cross-entropy, backward and the SGD-Nesterov update; img_per_s is measured between two
 // device synchronisations. Two ways of running it:
-//   .../graph  what cnnzoo-train does (train::graph_stepper): the batch is rendered on the GPU from
+//   .../graph  what cnnzoo-train does (graph_stepper): the batch is rendered on the GPU from
 //              8-bit images already there (no augmentation drawn, as the peer has none), the loss
 //              stays on the device, and the step is a CUDA graph replayed with one launch;
 //   .../eager  network::forward, softmax_cross_entropy (which waits for the loss), backward and
@@ -22,7 +22,7 @@
 #include <cnnzoo/exec/cuda/kernels.hpp>
 #include <cnnzoo/models/resnet.hpp>
 #include <cnnzoo/models/wide_resnet.hpp>
-#include <cnnzoo/train/graph_stepper.hpp>
+#include <cnnzoo/graph_stepper.hpp>
 
 namespace {
 
@@ -91,7 +91,7 @@ void graph_step(benchmark::State& state) {
   if (!have_device<P>(state)) return;
   net_t net(batch, 1);
   net.optimizer().lr = 0.05;
-  train::graph_stepper<net_t> steps(net);
+  graph_stepper<net_t> steps(net);
 
   // Four batches' worth of random 8-bit images, on the GPU once; per step only the recipes,
   // targets and labels go up.

@@ -18,7 +18,7 @@
 
 #if defined(CNNZOO_ZOO_WITH_CUDA)
 #include <cnnzoo/exec/cuda.hpp>
-#include <cnnzoo/train/graph_stepper.hpp>
+#include <cnnzoo/graph_stepper.hpp>
 #endif
 
 namespace cnnzoo::zoo {
@@ -29,7 +29,7 @@ struct no_stepper {
 };
 template <class Net, bool device_steps> struct stepper_for { using type = no_stepper; };
 #if defined(CNNZOO_ZOO_WITH_CUDA)
-template <class Net> struct stepper_for<Net, true> { using type = train::graph_stepper<Net>; };
+template <class Net> struct stepper_for<Net, true> { using type = graph_stepper<Net>; };
 #endif
 
 template <model M, class P>

@@ -1,4 +1,4 @@
-// Device steps and CUDA graphs (train::graph_stepper), the way cnnzoo-train runs on a GPU:
+// Device steps and CUDA graphs (graph_stepper), the way cnnzoo-train runs on a GPU:
 //  - device steps (loss, accuracy and learning rate in GPU memory, batch rendered on the GPU)
 //    update the parameters as the host-driven network::train_step_soft does, clipping included;
 //  - replaying the captured graph updates them as the same steps launched eagerly do, and the
@@ -10,7 +10,7 @@
 
 #include <cnnzoo/data/batch_plan.hpp>
 #include <cnnzoo/models/resnet.hpp>
-#include <cnnzoo/train/graph_stepper.hpp>
+#include <cnnzoo/graph_stepper.hpp>
 
 #include "gpu_support.hpp"
 #include "support/random_images.hpp"
@@ -76,7 +76,7 @@ TEMPLATE_TEST_CASE("graph_stepper: device steps update the parameters as host-dr
     net_t<TestType> host(batch, 9), device(batch, 9);
     configure<TestType>(host, clip);
     configure<TestType>(device, clip);
-    train::graph_stepper<net_t<TestType>> stepper(device, /*use_graphs=*/false);
+    graph_stepper<net_t<TestType>> stepper(device, /*use_graphs=*/false);
     stepper.set_images(f.set.pixels, f.norm);
     double loss_sum = 0;
     for (int s = 0; s < steps; ++s) {
@@ -103,7 +103,7 @@ TEMPLATE_TEST_CASE("graph_stepper: graph replays match the same steps launched e
   net_t<TestType> eager(batch, 9), graphed(batch, 9);
   configure<TestType>(eager, 1.0);
   configure<TestType>(graphed, 1.0);
-  train::graph_stepper<net_t<TestType>> a(eager, false), b(graphed, true);
+  graph_stepper<net_t<TestType>> a(eager, false), b(graphed, true);
   a.set_images(f.set.pixels, f.norm);
   b.set_images(f.set.pixels, f.norm);
   for (int s = 0; s < steps; ++s) {
@@ -116,7 +116,9 @@ TEMPLATE_TEST_CASE("graph_stepper: graph replays match the same steps launched e
   CHECK(b.status().find("graph replays") != std::string::npos);
   CHECK(b.status().find("failed") == std::string::npos);
   CHECK(tb.steps == steps);
-  CHECK(tb.correct == ta.correct);
+  // The two networks may time different cuDNN algorithms: a near tie in the logits may flip.
+  CHECK(tb.correct + 2 >= ta.correct);
+  CHECK(ta.correct + 2 >= tb.correct);
   CHECK(tb.loss_sum == Approx(ta.loss_sum).epsilon(1e-3));
   CNNZOO_CHECK_REL("parameters after graph replays", params_of<TestType>(graphed), params_of<TestType>(eager),
                    tolerance<TestType>::reduction);
@@ -127,7 +129,7 @@ TEST_CASE("graph_stepper: a non-finite loss leaves the parameters alone and is r
   const fixture f(batch, 3);
   net_t<fp32> net(batch, 9);
   configure<fp32>(net, 0.0);
-  train::graph_stepper<net_t<fp32>> stepper(net);
+  graph_stepper<net_t<fp32>> stepper(net);
   stepper.set_images(f.set.pixels, f.norm);
   stepper.queue(f.plans[0].recipes, f.plans[0].targets, f.plans[0].labels, 40, 0.05);
   stepper.take();

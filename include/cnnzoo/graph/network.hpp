@@ -215,7 +215,7 @@ public:
   // accuracy count, that never waits for the device: the loss, accuracy and any non-finite step
   // accumulate in the policy (take_step_totals), the learning rate comes from its step inputs
   // (set_step_inputs), and a step with a non-finite loss leaves the parameters alone. It queues
-  // the same work every time, so it can be captured into a CUDA graph (train/graph_stepper.hpp).
+  // the same work every time, so it can be captured into a CUDA graph (graph_stepper.hpp).
   // The optimiser's momentum, decay, Nesterov flag and clipping norm are read here, on the host.
   // Dropout and drop-path masks take their randomness from the step's seed in policy memory (the
   // host-side key is fixed), so a replayed graph draws new masks every step, and eager and

@@ -8,7 +8,7 @@
 // algorithms and size the scratch memory); the third is captured into a CUDA graph that every
 // later step of that size replays. Nothing waits for the GPU until take() reads the totals.
 //
-//   cnnzoo::train::graph_stepper steps(net);                  // net: network<M, exec::cuda<bf16>>
+//   cnnzoo::graph_stepper steps(net);                  // net: network<M, exec::cuda<bf16>>
 //   steps.set_images(train_set.pixels, data::render_norm(stats));
 //   for (...) steps.queue(plan.recipes, plan.targets, plan.labels, step_number, lr);
 //   const train::step_totals t = steps.take();                // loss, accuracy, non-finite steps
@@ -25,12 +25,12 @@
 #include <string>
 #include <vector>
 
-#include "../data/batch_plan.hpp"
-#include "../exec/cuda.hpp"
-#include "../graph/network.hpp"
-#include "step_totals.hpp"
+#include "data/batch_plan.hpp"
+#include "exec/cuda.hpp"
+#include "graph/network.hpp"
+#include "train/step_totals.hpp"
 
-namespace cnnzoo::train {
+namespace cnnzoo {
 
 template <class Net>
   requires device_step_policy<typename Net::policy_type>
@@ -124,7 +124,7 @@ public:
   }
 
   // Waits for the queued steps and returns their totals, resetting them.
-  step_totals take() { return net_.policy().take_step_totals(); }
+  train::step_totals take() { return net_.policy().take_step_totals(); }
 
   // One line per batch size: how its steps ran.
   std::string status() const {
@@ -172,4 +172,4 @@ private:
   std::map<int, slot> graphs_;
 };
 
-}  // namespace cnnzoo::train
+}  // namespace cnnzoo
