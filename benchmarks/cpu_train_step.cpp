@@ -18,6 +18,8 @@
 //   OMP_NUM_THREADS=2 bench_cpu_train_step --benchmark_filter=ResNet18
 #include <benchmark/benchmark.h>
 
+#include "bench_support.hpp"
+
 #include <fstream>
 #include <string>
 #include <vector>
@@ -31,15 +33,6 @@ namespace {
 
 using namespace cnnzoo;
 
-std::string cpu_name() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      return colon == std::string::npos ? line : line.substr(colon + 2);
-    }
-  return "unknown";
-}
 
 int threads() {
 #ifdef _OPENMP
@@ -75,7 +68,7 @@ void train_step(benchmark::State& state) {
 
 struct context {
   context() {
-    benchmark::AddCustomContext("cnnzoo.cpu", cpu_name());
+    benchmark::AddCustomContext("cnnzoo.cpu", cnnzoo::bench::cpu_name());
     benchmark::AddCustomContext("cnnzoo.omp_threads", std::to_string(threads()));
     benchmark::AddCustomContext("cnnzoo.precision", "fp32 (exec::eigen<float>)");
   }

@@ -23,6 +23,8 @@
 //   bench_params --benchmark_filter='^predict/ResNet18/' --benchmark_min_time=0.01   (ctest smoke)
 #include <benchmark/benchmark.h>
 
+#include "bench_support.hpp"
+
 #include <Eigen/Core>
 #include <chrono>
 #include <cstdlib>
@@ -61,15 +63,6 @@ double gemm_rate() {
   return rate;
 }
 
-std::string cpu_name() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      return colon == std::string::npos ? line : line.substr(colon + 2);
-    }
-  return "unknown";
-}
 
 void predict(benchmark::State& state, const zoo::entry* e) {
   const int batch = static_cast<int>(state.range(0));
@@ -115,7 +108,7 @@ void predict(benchmark::State& state, const zoo::entry* e) {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("cnnzoo.cpu", cpu_name());
+  benchmark::AddCustomContext("cnnzoo.cpu", cnnzoo::bench::cpu_name());
   benchmark::AddCustomContext("cnnzoo.precision", "fp32 (exec::eigen<float>)");
   for (const zoo::entry* e : zoo::models())
     benchmark::RegisterBenchmark(("predict/" + e->info.name).c_str(), predict, e)

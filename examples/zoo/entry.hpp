@@ -44,22 +44,11 @@ public:
   run_options& options() override { return net_.options(); }
   rng& generator() override { return net_.generator(); }
 
-  double train_step(const float* images, const float* targets, int n, float* logits) override {
-    const std::size_t count = static_cast<std::size_t>(n) * net_t::classes;
-    targets_.assign(targets, targets + count);
-    const double loss = net_.train_step_soft(images, targets_.data(), n);
-    if (logits) copy_logits(n, logits);
-    return loss;
-  }
   void set_training_images(std::span<const std::uint8_t> pixels, std::span<const float> norm) override {
     if constexpr (device_step_policy<P>) {
       stepper().set_images(pixels, norm);
     } else {
-      const std::size_t image = net_t::input_shape.size();
-      if (pixels.empty() || pixels.size() % image != 0 || norm.size() != 2 * std::size_t(net_t::input_shape.c))
-        throw std::invalid_argument("cnnzoo: training images of " + std::to_string(pixels.size()) + " bytes and " +
-                                    std::to_string(norm.size()) + " normalization values do not fit this model's " +
-                                    std::to_string(image) + "-value input");
+      data::check_training_images(pixels, norm, net_t::input_shape.c, net_t::input_shape.size());
       pixels_.assign(pixels.begin(), pixels.end());
       norm_.assign(norm.begin(), norm.end());
     }

@@ -39,9 +39,6 @@ public:
   virtual train::sgd_options& optimizer() = 0;
   virtual run_options& options() = 0;
   virtual rng& generator() = 0;
-  // One SGD step on soft targets (n x 10, rows summing to 1); returns the loss before the step
-  // (a non-finite loss leaves the parameters untouched). Logits of that batch in `logits` if given.
-  virtual double train_step(const float* images, const float* targets, int n, float* logits) = 0;
   // Training as cnnzoo-train does it: the training images (8-bit CHW, as the data set holds them)
   // and the normalization table (data::render_norm) go to the training device once; each step
   // then sends only its augmentation recipes (data::plan_batch), targets and labels, and the

@@ -51,11 +51,8 @@ public:
   // to the GPU once.
   void set_images(std::span<const std::uint8_t> pixels, std::span<const float> norm) {
     constexpr shape in = Net::input_shape;
+    data::check_training_images(pixels, norm, in.c, in.size());
     const std::size_t image = in.size();
-    if (pixels.empty() || pixels.size() % image != 0 || norm.size() != 2 * static_cast<std::size_t>(in.c))
-      throw std::invalid_argument("cnnzoo: training images of " + std::to_string(pixels.size()) + " bytes and " +
-                                  std::to_string(norm.size()) + " normalization values do not fit a " +
-                                  std::to_string(image) + "-value input");
     policy& p = net_.policy();
     p.synchronize();   // queued steps may still read the old images
     pixels_ = p.template allocate<std::uint8_t>(pixels.size());

@@ -98,6 +98,16 @@ inline batch_plan plan_batch(std::span<const std::size_t> indices, std::span<con
   return p;
 }
 
+// Throws unless `pixels` is a whole, non-empty number of images of `image` values and `norm` is
+// render_norm's table for `channels` channels.
+inline void check_training_images(std::span<const std::uint8_t> pixels, std::span<const float> norm, int channels,
+                                  std::size_t image) {
+  if (pixels.empty() || image == 0 || pixels.size() % image != 0 || norm.size() != 2 * static_cast<std::size_t>(channels))
+    throw augment_error("cnnzoo: training images of " + std::to_string(pixels.size()) + " bytes and " +
+                        std::to_string(norm.size()) + " normalization values do not fit a " + std::to_string(image) +
+                        "-value input of " + std::to_string(channels) + " channels");
+}
+
 // Throws unless every recipe names an image of a set of `images` and a row of its own batch: the
 // renderers read these indices unchecked (on the GPU an outside one would not even fault).
 inline void check_recipes(std::span<const image_recipe> recipes, std::size_t images) {

@@ -541,8 +541,7 @@ void cuda<P>::stage(void* dst, const void* src, std::size_t bytes) {
   if (offset + bytes > a.memory.size()) {
     // Copies queued from this half may still be reading it.
     check_cuda(cudaStreamSynchronize(stream_), "stage (growing the staging memory)");
-    const std::size_t keep = c.staging_used;   // this step's earlier uploads are already queued
-    a.memory = pinned_buffer(std::max(2 * a.memory.size(), keep + bytes + 32));
+    a.memory = pinned_buffer(std::max(2 * a.memory.size(), bytes + 16));
     offset = 0;
   }
   std::memcpy(a.memory.data() + offset, src, bytes);
