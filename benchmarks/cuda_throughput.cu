@@ -1,6 +1,7 @@
-// Training-step throughput of the CUDA policy (Google Benchmark), the figures compared with
-// ../shared/peers/torch_throughput.py: PreAct-ResNet18 at batch 128 and 512 and WRN-28-10 at
-// batch 512 in bf16, and PreAct-ResNet18 at batch 128 in fp32. A step is forward, label-smoothed
+// Training-step throughput of the CUDA policy (Google Benchmark), the figures that
+// scripts/gpu-check.sh sets beside the PyTorch peer's (torch_zoo.py --bench, the same networks):
+// ResNet18 at batch 128 and 512 and WideResNet (28-10) at batch 512 in bf16, and ResNet18 at batch
+// 128 in fp32 (no TF32) and in tf32. Every row's label names the math mode it ran. A step is forward, label-smoothed
 // softmax cross-entropy, backward and the SGD-Nesterov update; img_per_s is measured between two
 // device synchronisations. Two ways of running it:
 //   .../graph  what cnnzoo-train does (graph_stepper): the batch is rendered on the GPU from
@@ -17,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <cnnzoo/exec/cuda/kernels.hpp>
@@ -44,14 +46,20 @@ void report(benchmark::State& state, double seconds, int batch, double loss) {
   state.counters["batch"] = batch;
 }
 
-template <class M, class Precision>
+// The policy of a row: tf32 is cuda<fp32> with TF32 tensor cores allowed.
+template <class Precision, bool TF32>
+exec::cuda<Precision> policy_for() {
+  return exec::cuda<Precision>(exec::cuda_options{.tf32 = TF32});
+}
+
+template <class M, class Precision, bool TF32 = false>
 void eager_step(benchmark::State& state) {
   using P = exec::cuda<Precision>;
   using T = typename P::value_type;
   using net_t = network<M, P>;
   const int batch = static_cast<int>(state.range(0));
   if (!have_device<P>(state)) return;
-  net_t net(batch, 1);
+  net_t net(batch, 1, policy_for<Precision, TF32>());
   P& policy = net.policy();
   net.optimizer().lr = 0.05;   // the peer's settings: SGD, momentum 0.9, Nesterov, weight decay 5e-4
 
@@ -81,15 +89,16 @@ void eager_step(benchmark::State& state) {
   for (auto _ : state) step();
   policy.synchronize();
   report<net_t>(state, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), batch, loss);
+  state.SetLabel(std::string(policy.math_mode()));
 }
 
-template <class M, class Precision>
+template <class M, class Precision, bool TF32 = false>
 void graph_step(benchmark::State& state) {
   using P = exec::cuda<Precision>;
   using net_t = network<M, P>;
   const int batch = static_cast<int>(state.range(0));
   if (!have_device<P>(state)) return;
-  net_t net(batch, 1);
+  net_t net(batch, 1, policy_for<Precision, TF32>());
   net.optimizer().lr = 0.05;
   graph_stepper<net_t> steps(net);
 
@@ -123,21 +132,23 @@ void graph_step(benchmark::State& state) {
   const train::step_totals t = steps.take();
   report<net_t>(state, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), batch,
                 t.mean_loss());
-  state.SetLabel(steps.status());
+  state.SetLabel(std::string(net.policy().math_mode()) + "; " + steps.status());
 }
 
 }  // namespace
 
-#define CNNZOO_BENCH(fn, model, precision, name, iterations, ...)                                       \
-  BENCHMARK_TEMPLATE(fn, model, precision)                                                               \
-      ->Name(name)->Args({__VA_ARGS__})->Iterations(iterations)->UseRealTime()->Unit(benchmark::kMillisecond)
+// Names are MODEL/PRECISION/MODE, MODEL as in the zoo table and in torch_zoo.py.
+#define CNNZOO_BENCH(fn, name, iterations, batch, ...)                                                  \
+  BENCHMARK_TEMPLATE(fn, __VA_ARGS__)                                                                    \
+      ->Name(name)->Args({batch})->Iterations(iterations)->UseRealTime()->Unit(benchmark::kMillisecond)
 
-CNNZOO_BENCH(graph_step, models::resnet18, bf16, "preact_resnet18/bf16/graph", 50, 128);
-CNNZOO_BENCH(graph_step, models::resnet18, bf16, "preact_resnet18/bf16/graph", 25, 512);
-CNNZOO_BENCH(graph_step, models::resnet18, fp32, "preact_resnet18/fp32/graph", 25, 128);
-CNNZOO_BENCH(graph_step, models::wide_resnet_28_10, bf16, "wrn28_10/bf16/graph", 10, 512);
-CNNZOO_BENCH(eager_step, models::resnet18, bf16, "preact_resnet18/bf16/eager", 25, 128);
-CNNZOO_BENCH(eager_step, models::resnet18, bf16, "preact_resnet18/bf16/eager", 25, 512);
-CNNZOO_BENCH(eager_step, models::wide_resnet_28_10, bf16, "wrn28_10/bf16/eager", 10, 512);
+CNNZOO_BENCH(graph_step, "ResNet18/bf16/graph", 50, 128, models::resnet18, bf16);
+CNNZOO_BENCH(graph_step, "ResNet18/bf16/graph", 25, 512, models::resnet18, bf16);
+CNNZOO_BENCH(graph_step, "ResNet18/fp32/graph", 25, 128, models::resnet18, fp32);
+CNNZOO_BENCH(graph_step, "ResNet18/tf32/graph", 25, 128, models::resnet18, fp32, true);
+CNNZOO_BENCH(graph_step, "WideResNet/bf16/graph", 10, 512, models::wide_resnet_28_10, bf16);
+CNNZOO_BENCH(eager_step, "ResNet18/bf16/eager", 25, 128, models::resnet18, bf16);
+CNNZOO_BENCH(eager_step, "ResNet18/bf16/eager", 25, 512, models::resnet18, bf16);
+CNNZOO_BENCH(eager_step, "WideResNet/bf16/eager", 10, 512, models::wide_resnet_28_10, bf16);
 
 BENCHMARK_MAIN();

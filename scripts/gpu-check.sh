@@ -1,46 +1,63 @@
 #!/usr/bin/env bash
-# The CUDA policy's checks on a GPU: parity tests, GPU training tests, the throughput benchmark
-# and the PyTorch peer in the same call, with the results as tables at the end.
+# The CUDA policy's checks on a GPU, built to spend few minutes of GPU time: a preflight that
+# stops a broken environment within a minute, then the parity tests, the training tests, the
+# throughput benchmark and the PyTorch peer in the same call, with each table printed as soon as
+# its part has finished.
 #
-#   scripts/gpu-check.sh prepare   on the CPU machine (nvcc, cuDNN, Catch2, Google Benchmark
-#                                  installed): builds every tests/cuda binary and
-#                                  benchmarks/cuda_throughput into carry/gpu/ (git-ignored), with
-#                                  the Catch2 header and the libbenchmark they need there.
-#   scripts/gpu-check.sh [run]     on the GPU machine, e.g. through the device tool with
-#                                  carry ["carry/gpu"]: runs the carried binaries; without them it
-#                                  first builds them there (nvcc + g++; Catch2 from CATCH_INCLUDE or
-#                                  carry/gpu/include; the benchmark needs no Catch2).
+#   scripts/gpu-check.sh prepare     on the CPU machine (nvcc, cuDNN, Catch2, Google Benchmark
+#                                    installed): builds every tests/cuda binary and
+#                                    benchmarks/cuda_throughput into carry/gpu/ (git-ignored) with
+#                                    what they need there, and lists what will travel.
+#   scripts/gpu-check.sh preflight   on the GPU machine: versions (driver, the cuDNN each candidate
+#                                    library is, the one chosen, what the binaries resolve), then one
+#                                    convolution forward/backward in fp32, tf32, bf16 and fp16 against
+#                                    the CPU. 30-60 s.
+#   scripts/gpu-check.sh [run]       on the GPU machine: the preflight, and unless it failed
+#                                    (FORCE=1 goes on anyway) everything else while DEADLINE allows.
 #
-# Order: the quick GPU tests, the cnnzoo benchmark, the PyTorch peer, then the full-size zoo
-# tests (model_zoo_*) while DEADLINE allows, then the tables (tests, closest parity checks,
-# images/s and ratios). Expect ~6-9 minutes of device time for everything.
+# With the device tool: carry ["carry/gpu"], command
+#   `scripts/gpu-check.sh run`, timeout_s 600 (DEADLINE defaults to 540 s so the tables get out).
 #
-# Environment: OUT (logs, parity.tsv, JSON; default build-gpu-out), JOBS, PEER (torch_throughput.py;
-# default ../shared/peers or shared/peers), SKIP_TESTS=1, SKIP_BENCH=1, SKIP_PEER=1,
-# TESTS="ops model_resnet ..." (only these test binaries), DEADLINE (seconds after which no further
-# test starts, default 500, so that one 600 s device call ends with the tables), TEST_TIMEOUT.
+# cuDNN: the binaries are compiled against this machine's cuDNN headers (carry/gpu/CUDNN_BUILT).
+# NVIDIA supports running them on the same or a newer 9.x only, so the script looks for such a
+# library (PyTorch's wheel ships one: nvidia/cudnn/lib; then the system's), puts it first on
+# LD_LIBRARY_PATH and sets CNNZOO_CUDNN_STRICT=1, under which the policy refuses any other.
+#
+# Where things go: builds, logs and JSON under SCRATCH (default /tmp/cnnzoo-gpu-check); what
+# comes back is OUT (default build-gpu-out): summary.txt (everything printed) and gpu-check.tar.gz
+# (the logs, parity.tsv, tests.tsv, the JSON), two small files.
+#
+# Environment: DEADLINE (s from the start; nothing starts that cannot end before it), OUT, SCRATCH,
+# JOBS, TESTS="ops model_resnet ..." (only these test binaries), SKIP_TESTS=1, SKIP_BENCH=1,
+# SKIP_PEER=1, FORCE=1, PEER (torch_zoo.py; default carry/gpu/peers, ../shared/peers, shared/peers).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 mode=${1:-run}
 carry=carry/gpu
-jobs=${JOBS:-$(nproc)}
+started=$(date +%s)
+deadline=${DEADLINE:-540}
 
 find_nvcc() {
   command -v nvcc 2>/dev/null || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; } || true
 }
 
+# MAJOR * 10000 + MINOR * 100 + PATCH of a cudnn_version.h, as cudnnGetVersion() reports it.
+cudnn_built() {
+  awk '/#define CUDNN_MAJOR / {ma=$3} /#define CUDNN_MINOR / {mi=$3} /#define CUDNN_PATCHLEVEL / {pa=$3}
+       END {print ma * 10000 + mi * 100 + pa}' "$1"
+}
+
 # ---- prepare: build here, carry there -----------------------------------------------------------------
 if [ "$mode" = prepare ]; then
   set -e
-  start=$(date +%s)
-  # The whole project is configured (other test folders refer to the examples); only the GPU
-  # test targets are built.
+  # The whole project is configured (other test folders refer to the zoo); only the GPU targets
+  # are built.
   cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA=ON -DCNNZOO_BUILD_TESTS=ON \
     -DCNNZOO_BUILD_EXAMPLES=ON >/dev/null
   cmake --build build-gpu --target cnnzoo-gpu-tests -j "${JOBS:-2}"
   rm -rf "$carry"
-  mkdir -p "$carry/bin" "$carry/lib" "$carry/include/catch2"
+  mkdir -p "$carry/bin" "$carry/lib" "$carry/include/catch2" "$carry/peers"
   for t in build-gpu/tests/cuda/test_cuda_*; do
     [ -x "$t" ] && cp "$t" "$carry/bin/" && strip "$carry/bin/$(basename "$t")"
   done
@@ -48,35 +65,63 @@ if [ "$mode" = prepare ]; then
   "$nvcc" -std=c++20 -O3 -arch=sm_90 -Iinclude benchmarks/cuda_throughput.cu -o "$carry/bin/cuda_throughput" \
     -lcudnn -lcublas -lbenchmark -lpthread
   strip "$carry/bin/cuda_throughput"
-  # The GPU machine has no Catch2, and its Google Benchmark has another soname.
+  # The GPU machine has no Catch2 (for a rebuild there), and its Google Benchmark has another soname.
   cp /usr/include/catch2/catch.hpp "$carry/include/catch2/"
-  # The peer scripts: ../shared does not travel to the GPU machine.
-  mkdir -p "$carry/peers" && cp "${SHARED:-../shared}"/peers/*.py "$carry/peers/"
   for l in $(ldd "$carry/bin/cuda_throughput" | awk '/libbenchmark/ {print $3}'); do cp -L "$l" "$carry/lib/"; done
+  # The peer: ../shared does not travel to the GPU machine.
+  cp "${SHARED:-../shared}/peers/torch_zoo.py" "$carry/peers/"
+  # The cuDNN the binaries were compiled against, for choosing a library there.
+  cudnn_inc=$(sed -n 's/^CUDNN_INCLUDE_DIR:PATH=//p' build-gpu/CMakeCache.txt)
+  cudnn_built "$cudnn_inc/cudnn_version.h" > "$carry/CUDNN_BUILT"
   git rev-parse HEAD > "$carry/COMMIT" 2>/dev/null || true
-  echo "gpu-check prepare: $(du -sh "$carry" | cut -f1) in $carry, $(( $(date +%s) - start )) s:"
-  ls -la "$carry/bin"
+fi
+if [ "$mode" = prepare ] || [ "$mode" = manifest ]; then
+  [ -d "$carry" ] || { echo "gpu-check: $carry is missing: run 'scripts/gpu-check.sh prepare'"; exit 1; }
+  echo "== what travels with carry [\"$carry\"] (the device tool takes 64 MiB in all, the checkout included)"
+  (cd "$carry" && find . -type f -printf '%10s  %p\n' | sort -k2)
+  echo "total: $(du -sh "$carry" | cut -f1); checkout (tracked files): $(git ls-files -z | du -ch --files0-from=- 2>/dev/null | tail -1 | cut -f1)"
+  echo "cuDNN headers compiled against: $(cat "$carry/CUDNN_BUILT" 2>/dev/null || echo '?'); commit $(cat "$carry/COMMIT" 2>/dev/null || echo '?')"
   exit 0
 fi
 
-# ---- run (the GPU machine) -----------------------------------------------------------------------------
+# ---- the GPU machine ----------------------------------------------------------------------------------------
 out=${OUT:-build-gpu-out}
-mkdir -p "$out"
+scratch=${SCRATCH:-/tmp/cnnzoo-gpu-check}
+mkdir -p "$out" "$scratch"
 out=$(cd "$out" && pwd)
-export LD_LIBRARY_PATH="$root/$carry/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
-bin="$root/$carry/bin"
+scratch=$(cd "$scratch" && pwd)
+: > "$scratch/tests.tsv"
+: > "$scratch/parity.tsv"
+# Everything printed goes to summary.txt too; at exit the summary and one archive go to OUT.
+exec > >(tee -a "$scratch/summary.txt") 2>&1
+finish() {
+  cp "$scratch/summary.txt" "$out/summary.txt" 2>/dev/null
+  tar -czf "$out/gpu-check.tar.gz" -C "$scratch" --exclude=bin --exclude=obj . 2>/dev/null
+  echo "gpu-check: $(( $(date +%s) - started )) s; summary.txt and gpu-check.tar.gz in $out"
+}
+trap finish EXIT
 
-echo "== gpu-check: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo 'nvidia-smi unavailable')"
+bin="$root/$carry/bin"
+export LD_LIBRARY_PATH="$root/$carry/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+elapsed() { echo $(( $(date +%s) - started )); }
+# Seconds a step may take: at most CAP, and never past the deadline less a reserve for the tables.
+budget() {
+  local r=$(( deadline - $(elapsed) - ${RESERVE:-15} ))
+  [ "$r" -gt "$1" ] && r=$1
+  echo "$r"
+}
+tables() { python3 "$root/scripts/gpu_tables.py" "$1" "$scratch"; }
 
 build_here() {
   # Fallback when no binaries were carried: the same sources, compiled with plain commands.
-  local nvcc cudnn_inc catch_inc obj
+  local nvcc cudnn_inc catch_inc obj jobs=${JOBS:-$(nproc)}
   nvcc=$(find_nvcc)
   [ -n "$nvcc" ] || { echo "gpu-check: no nvcc, cannot build"; return 1; }
   cudnn_inc=$(dirname "$(ls /usr/include/x86_64-linux-gnu/cudnn.h /usr/include/cudnn.h /usr/local/cuda/include/cudnn.h 2>/dev/null | head -1)")
-  bin="$out/bin"
-  obj="$out/obj"
+  bin="$scratch/bin"
+  obj="$scratch/obj"
   mkdir -p "$bin" "$obj"
+  cudnn_built "$cudnn_inc/cudnn_version.h" > "$scratch/CUDNN_BUILT"
   local flags=(-std=c++20 -O2 -Iinclude -I/usr/include/eigen3 -I/usr/local/cuda/include -I"$cudnn_inc")
   local libs=(-L/usr/local/cuda/lib64 -lcudart -lcudnn -lcublas -fopenmp -lpthread)
   echo "== building the benchmark here"
@@ -91,7 +136,7 @@ build_here() {
   else
     echo "== building the GPU tests here (Catch2 from $catch_inc)"
     flags+=(-I"$catch_inc" -Itests)
-    "$nvcc" -std=c++20 -O3 -arch=sm_90 -Iinclude -I"$cudnn_inc" -c tests/cuda/kernels.cu -o "$obj/kernels.o" &
+    "$nvcc" -std=c++20 --expt-relaxed-constexpr -O3 -arch=sm_90 -Iinclude -I"$cudnn_inc" -c tests/cuda/kernels.cu -o "$obj/kernels.o" &
     local kpid=$!
     printf '#define CATCH_CONFIG_MAIN\n#include <catch2/catch.hpp>\n' > "$obj/catch_main.cpp"
     ls tests/cuda/*.cpp | xargs -P "$jobs" -I{} sh -c 'g++ '"${flags[*]}"' -fopenmp -c {} -o '"$obj"'/$(basename {} .cpp).o'
@@ -107,122 +152,139 @@ build_here() {
   wait "$bench_pid"
 }
 
-if [ ! -x "$bin/cuda_throughput" ]; then
-  build_here || true
-fi
+# The first cuDNN that is the same major version as the headers and at least as new, on
+# LD_LIBRARY_PATH ahead of the others; each candidate is asked its version in a process of its own.
+choose_cudnn() {
+  local built want dir f v chosen=""
+  built=$(cat "$root/$carry/CUDNN_BUILT" "$scratch/CUDNN_BUILT" 2>/dev/null | head -1)
+  built=${built:-0}
+  echo "cuDNN headers the binaries were compiled against: $((built / 10000)).$((built % 10000 / 100)).$((built % 100))"
+  local candidates=()
+  dir=$(python3 -c 'import os, nvidia.cudnn as c; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null) && candidates+=("$dir")
+  candidates+=(/usr/lib/x86_64-linux-gnu /usr/local/cuda/lib64)
+  for dir in "${candidates[@]}"; do
+    f="$dir/libcudnn.so.9"
+    [ -e "$f" ] || continue
+    v=$(python3 -c 'import ctypes, sys; print(ctypes.CDLL(sys.argv[1]).cudnnGetVersion())' "$f" 2>/dev/null || echo 0)
+    want=""
+    if [ "$v" -ge "$built" ] && [ $((v / 10000)) -eq $((built / 10000)) ]; then want=" (supported)"; fi
+    echo "  candidate $f: cuDNN $((v / 10000)).$((v % 10000 / 100)).$((v % 100))$want"
+    [ -z "$chosen" ] && [ -n "$want" ] && chosen=$dir
+  done
+  if [ -n "$chosen" ]; then
+    export LD_LIBRARY_PATH="$chosen:$LD_LIBRARY_PATH"
+    echo "chosen: $chosen (first on LD_LIBRARY_PATH; CNNZOO_CUDNN_STRICT=1)"
+  else
+    echo "gpu-check: no cuDNN >= the headers' version found: the policy will refuse to start (CNNZOO_CUDNN_STRICT=1)"
+  fi
+  export CNNZOO_CUDNN_STRICT=1
+}
 
-# ---- tests ------------------------------------------------------------------------------------------------
-# The device tool allows 600 s per command: the quick tests run first, then the throughput
-# measurements, then the full-size zoo tests while the DEADLINE (seconds since start) allows.
-started=$(date +%s)
-deadline=${DEADLINE:-500}
-: > "$out/tests.tsv"
-: > "$out/parity.tsv"
-run_test() {
-  local t=$1 name s rc summary limit
-  name=$(basename "$t")
-  limit=$(( deadline - ($(date +%s) - started) ))
-  [ "$limit" -gt "${TEST_TIMEOUT:-600}" ] && limit=${TEST_TIMEOUT:-600}
+run_test() {   # run_test BINARY CAP [Catch2 arguments...]
+  local t=$1 cap=$2 name s rc summary limit
+  shift 2
+  name=$(basename "$t")${1:+ $*}
+  limit=$(budget "$cap")
   if [ "$limit" -lt 20 ]; then
-    printf '%s\t-\t0\tnot run: the %s s deadline was reached\n' "$name" "$deadline" >> "$out/tests.tsv"
-    return
+    printf '%s\t-\t0\tnot run: the %s s deadline was reached\n' "$name" "$deadline" >> "$scratch/tests.tsv"
+    return 124
   fi
   s=$(date +%s)
-  CNNZOO_PARITY_LOG="$out/parity.tsv" timeout "$limit" "$t" > "$out/$name.log" 2>&1
+  local log="$scratch/$(basename "$t")${1:+-preflight}.log"
+  CNNZOO_PARITY_LOG="$scratch/parity.tsv" timeout "$limit" "$t" "$@" > "$log" 2>&1
   rc=$?
-  summary=$(grep -E "^(All tests passed|test cases:)" "$out/$name.log" | tail -1)
-  [ $rc = 77 ] && summary=$(grep -m1 SKIP "$out/$name.log")
+  summary=$(grep -E "^(All tests passed|test cases:)" "$log" | tail -1)
+  [ $rc = 77 ] && summary=$(grep -m1 SKIP "$log")
   [ $rc = 124 ] && summary="timed out after $limit s"
-  printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$(( $(date +%s) - s ))" "$summary" >> "$out/tests.tsv"
+  printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$(( $(date +%s) - s ))" "$summary" >> "$scratch/tests.tsv"
   echo "-- $name: rc $rc, $(( $(date +%s) - s )) s: $summary"
-  [ $rc != 0 ] && [ $rc != 77 ] && grep -E -B2 -A12 "FAILED|with expansion|error" "$out/$name.log" | head -60
+  [ $rc != 0 ] && [ $rc != 77 ] && grep -E -B2 -A12 "FAILED|with expansion|error|cuDNN" "$log" | head -60
+  return $rc
 }
 wanted() {   # TESTS="ops model_resnet" runs only those
   [ -z "${TESTS:-}" ] && return 0
   case " $TESTS " in *" ${1#test_cuda_} "*) return 0 ;; esac
   return 1
 }
+
+# ---- preflight: the environment, then one convolution per precision, within a minute ---------------------
+preflight() {
+  echo "== preflight ($(date -u +%FT%TZ))"
+  echo "GPU: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo 'nvidia-smi unavailable')"
+  if [ ! -x "$bin/test_cuda_ops" ]; then
+    echo "gpu-check: no carried binaries in $bin: building here (several minutes; run 'prepare' on the CPU machine instead)"
+    build_here || true
+  fi
+  choose_cudnn
+  [ -x "$bin/test_cuda_ops" ] || { echo "gpu-check: preflight FAILED: no test binaries"; return 1; }
+  echo "libraries test_cuda_ops resolves:"
+  ldd "$bin/test_cuda_ops" | grep -E "cudnn|cublas|cudart|not found" | sed 's/^/  /'
+  run_test "$bin/test_cuda_ops" 90 "[conv]"
+  local rc=$?
+  head -3 "$scratch/test_cuda_ops-preflight.log" | sed 's/^/  /'   # the device and the cuDNN that ran
+  [ $rc = 0 ] && echo "preflight: passed in $(elapsed) s" || echo "gpu-check: preflight FAILED (rc $rc) after $(elapsed) s"
+  return $rc
+}
+
+if ! preflight; then
+  if [ "$mode" = preflight ] || [ "${FORCE:-0}" != 1 ]; then
+    tables tests
+    exit 1
+  fi
+fi
+[ "$mode" = preflight ] && exit 0
+
+# ---- the quick GPU tests -----------------------------------------------------------------------------------
 if [ "${SKIP_TESTS:-0}" != 1 ]; then
+  echo "== GPU tests"
   for t in "$bin"/test_cuda_*; do
     [ -x "$t" ] || continue
     case "$(basename "$t")" in test_cuda_model_zoo*) continue ;; esac
-    wanted "$(basename "$t")" && run_test "$t"
+    wanted "$(basename "$t")" && run_test "$t" 240
   done
+  tables tests
+  tables parity
 fi
 
-# ---- throughput: cnnzoo, then the PyTorch peer, in the same call ---------------------------------------------------
+# ---- throughput: cnnzoo, then the PyTorch peer on the same rows, in the same call ------------------------------
 if [ "${SKIP_BENCH:-0}" != 1 ] && [ -x "$bin/cuda_throughput" ]; then
-  echo "== cnnzoo throughput"
-  timeout 480 "$bin/cuda_throughput" --benchmark_format=json --benchmark_out="$out/cnnzoo.json" \
-    --benchmark_out_format=json > "$out/cnnzoo_bench.log" 2>&1 || echo "gpu-check: benchmark failed (rc $?), see $out/cnnzoo_bench.log"
-  tail -5 "$out/cnnzoo_bench.log"
+  limit=$(budget 150)
+  if [ "$limit" -ge 30 ]; then
+    echo "== cnnzoo throughput (up to $limit s)"
+    timeout "$limit" "$bin/cuda_throughput" --benchmark_format=json --benchmark_out="$scratch/cnnzoo.json" \
+      --benchmark_out_format=json > "$scratch/cnnzoo_bench.log" 2>&1 ||
+      echo "gpu-check: benchmark failed (rc $?), see cnnzoo_bench.log"
+    tail -12 "$scratch/cnnzoo_bench.log"
+  fi
 fi
 if [ "${SKIP_PEER:-0}" != 1 ]; then
   peer=${PEER:-}
-  for p in "$carry/peers/torch_throughput.py" ../shared/peers/torch_throughput.py shared/peers/torch_throughput.py; do
+  for p in "$carry/peers/torch_zoo.py" ../shared/peers/torch_zoo.py shared/peers/torch_zoo.py; do
     [ -z "$peer" ] && [ -f "$p" ] && peer=$p
   done
   if [ -n "$peer" ]; then
-    echo "== PyTorch peer ($peer)"
-    timeout 480 python3 "$peer" "$out/torch.json" > "$out/torch.log" 2>&1 || echo "gpu-check: peer failed (rc $?), see $out/torch.log"
+    # Only the rows of the table: (names, batch, precision, PyTorch's TF32 setting, file tag).
+    for row in "ResNet18,WideResNet 512 bf16 default b512" "ResNet18 128 bf16 default b128" \
+               "ResNet18 128 fp32 off fp32" "ResNet18 128 fp32 on tf32"; do
+      read -r names batch prec tf tag <<< "$row"
+      limit=$(budget 90)
+      [ "$limit" -lt 30 ] && { echo "gpu-check: no time left for the peer's $tag row"; continue; }
+      echo "== PyTorch peer: $names, batch $batch, $prec, TF32 $tf"
+      timeout "$limit" python3 "$peer" --bench "$names" --batch "$batch" --precision "$prec" --tf32 "$tf" \
+        --steps 20 --warmup 10 --out "$scratch/torch_$tag.json" > "$scratch/torch_$tag.log" 2>&1 ||
+        echo "gpu-check: peer row $tag failed (rc $?), see torch_$tag.log"
+    done
   else
-    echo "gpu-check: torch_throughput.py not found (set PEER)"
+    echo "gpu-check: torch_zoo.py not found (set PEER)"
   fi
 fi
+tables throughput
 
+# ---- the full-size zoo models, while the deadline allows ---------------------------------------------------------
 if [ "${SKIP_TESTS:-0}" != 1 ]; then
   for t in "$bin"/test_cuda_model_zoo*; do
-    [ -x "$t" ] && wanted "$(basename "$t")" && run_test "$t"
+    [ -x "$t" ] && wanted "$(basename "$t")" && run_test "$t" 300
   done
+  tables tests
+  tables parity
 fi
-
-# ---- the tables, last ---------------------------------------------------------------------------------------------
-python3 - "$out" <<'PY'
-import json, os, sys
-out = sys.argv[1]
-print("\n== GPU tests (rc 0 passed, 77 skipped)")
-print(f"{'test':28} {'rc':>3} {'s':>5}  summary")
-for line in open(os.path.join(out, "tests.tsv")):
-    name, rc, secs, summary = (line.rstrip("\n").split("\t") + [""] * 4)[:4]
-    print(f"{name:28} {rc:>3} {secs:>5}  {summary}")
-
-rows = []
-for line in open(os.path.join(out, "parity.tsv")):
-    parts = line.rstrip("\n").split("\t")
-    if len(parts) == 4:
-        try: rows.append((float(parts[2]) / float(parts[3]), parts))
-        except ValueError: pass
-if rows:
-    rows.sort(key=lambda r: -r[0])
-    bad = sum(1 for r in rows if r[0] > 1)
-    print(f"\n== parity: {len(rows)} checked errors, {bad} over tolerance; the 12 closest to their tolerance")
-    print(f"{'error/tol':>9}  {'error':>9}  {'tol':>9}  check")
-    for ratio, (case, what, err, tol) in rows[:12]:
-        print(f"{ratio:9.3f}  {err:>9}  {tol:>9}  {case[:60]} :: {what[:50]}")
-
-def load(p):
-    try: return json.load(open(p))
-    except Exception: return None
-ours, labels = {}, {}
-c = load(os.path.join(out, "cnnzoo.json"))
-for b in (c or {}).get("benchmarks", []):
-    if "img_per_s" in b and not b.get("error_occurred"):
-        model, prec, mode = (b["name"].split("/") + ["", "", ""])[:3]
-        ours[(model, int(b["batch"]), prec, mode)] = b["img_per_s"]
-        if b.get("label"): labels[(model, int(b["batch"]), prec)] = b["label"].strip().replace("\n", "; ")
-theirs = {}
-for r in load(os.path.join(out, "torch.json")) or []:
-    theirs[(r["model"], r["batch"], "bf16" if r["bf16"] else "fp32")] = r["img_per_s"]
-print("\n== training-step throughput, images/s (same card, same call); ratio = cnnzoo graph / PyTorch eager")
-print(f"{'model':16} {'batch':>5} {'prec':>5} {'graph':>9} {'eager':>9} {'pytorch':>9} {'ratio':>6} {'target':>6}")
-targets = {("preact_resnet18", 128, "bf16"): 3.0, ("preact_resnet18", 512, "bf16"): 1.5, ("wrn28_10", 512, "bf16"): 1.25}
-for key in [("preact_resnet18", 128, "bf16"), ("preact_resnet18", 512, "bf16"), ("wrn28_10", 512, "bf16"),
-            ("preact_resnet18", 128, "fp32")]:
-    g, e, b = ours.get(key + ("graph",)), ours.get(key + ("eager",)), theirs.get(key)
-    ratio = f"{g / b:6.2f}" if g and b else "     -"
-    t = targets.get(key)
-    print(f"{key[0]:16} {key[1]:>5} {key[2]:>5} {g or 0:9.0f} {e or 0:9.0f} {b or 0:9.0f} {ratio} {('>=%.2f' % t) if t else '':>6}")
-for key, label in labels.items():
-    print(f"  {key[0]} {key[1]} {key[2]}: {label}")
-print(f"\n(logs, parity.tsv and JSON in {out}; PyTorch runs channels_last for bf16, cnnzoo NCHW)")
-PY

@@ -3,21 +3,31 @@
 # PreAct-ResNet18 trained on 40,000 images (data_batch_1..4) and validated on the held-out 10,000
 # (data_batch_5), both in bf16 at batch 512 with a one-cycle schedule peaking at 0.4, flips,
 # 4-pixel crops and label smoothing 0.1 (the peer's recipe, ../shared/peers/torch_train_resnet18.py).
+# Both are timed the same way: training steps only (cnnzoo's report.json step_seconds, the peer's
+# train_seconds); each evaluates the held-out split outside that time.
 #
-#   scripts/gpu-train-check.sh prepare   on the CPU machine (nvcc and cuDNN installed): builds a
-#                                        cnnzoo-train that carries ResNet18 only (CNNZOO_ZOO_MODELS)
-#                                        into carry/gpu-train/, with the JPEG tarball, its converter
-#                                        and the peer scripts (../shared does not travel).
-#   scripts/gpu-train-check.sh [run]     on the GPU machine, with carry ["carry/gpu-train"]:
-#                                        converts the data (~10 s), runs both, prints a table last.
+#   scripts/gpu-train-check.sh prepare     on the CPU machine (nvcc and cuDNN installed): builds a
+#                                          cnnzoo-train that carries ResNet18 only (CNNZOO_ZOO_MODELS)
+#                                          into carry/gpu-train/, with the JPEG tarball, its converter
+#                                          and the peer scripts (../shared does not travel), and lists
+#                                          what will travel.
+#   scripts/gpu-train-check.sh preflight   on the GPU machine: versions, the cuDNN chosen, the data,
+#                                          then a few steps of cnnzoo-train in fp32, tf32, bf16 and
+#                                          fp16. About a minute.
+#   scripts/gpu-train-check.sh [run]       the preflight, then both trainings (carry ["carry/gpu-train"]).
 #
-# Environment: EPOCHS (default 18), OUT (default build-gpu-train-out), SKIP_PEER=1.
+# Environment: EPOCHS (default 18), DEADLINE (s from the start, default 540: nothing starts that
+# cannot end before it; the trainings get what is left), OUT (default build-gpu-train-out: gets
+# summary.txt and gpu-train-check.tar.gz), SCRATCH (default /tmp/cnnzoo-gpu-train: data, runs,
+# logs), SKIP_PEER=1, FORCE=1 (go on after a failed preflight).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 mode=${1:-run}
 carry=carry/gpu-train
 epochs=${EPOCHS:-18}
+started=$(date +%s)
+deadline=${DEADLINE:-540}
 
 if [ "$mode" = prepare ]; then
   set -e
@@ -29,22 +39,91 @@ if [ "$mode" = prepare ]; then
   mkdir -p "$carry/bin" "$carry/data" "$carry/peers"
   cp build-gpu-train/examples/cnnzoo-train "$carry/bin/" && strip "$carry/bin/cnnzoo-train"
   cp "$shared/cifar10/cifar10-train-jpeg.tar.xz" "$shared/cifar10/make_cifar10_bin.py" "$carry/data/"
-  cp "$shared"/peers/*.py "$carry/peers/"
+  cp "$shared"/peers/torch_train_resnet18.py "$shared"/peers/torch_throughput.py "$carry/peers/"
+  cudnn_inc=$(sed -n 's/^CUDNN_INCLUDE_DIR:PATH=//p' build-gpu-train/CMakeCache.txt)
+  awk '/#define CUDNN_MAJOR / {ma=$3} /#define CUDNN_MINOR / {mi=$3} /#define CUDNN_PATCHLEVEL / {pa=$3}
+       END {print ma * 10000 + mi * 100 + pa}' "$cudnn_inc/cudnn_version.h" > "$carry/CUDNN_BUILT"
   git rev-parse HEAD > "$carry/COMMIT" 2>/dev/null || true
-  echo "gpu-train-check prepare: $(du -sh "$carry" | cut -f1) in $carry"
+fi
+if [ "$mode" = prepare ] || [ "$mode" = manifest ]; then
+  [ -d "$carry" ] || { echo "gpu-train-check: $carry is missing: run 'scripts/gpu-train-check.sh prepare'"; exit 1; }
+  echo "== what travels with carry [\"$carry\"] (the device tool takes 64 MiB in all, the checkout included)"
+  (cd "$carry" && find . -type f -printf '%10s  %p\n' | sort -k2)
+  echo "total: $(du -sh "$carry" | cut -f1); cuDNN headers compiled against: $(cat "$carry/CUDNN_BUILT")"
   exit 0
 fi
 
+# ---- the GPU machine ----------------------------------------------------------------------------------------
 out=${OUT:-build-gpu-train-out}
-mkdir -p "$out"
+scratch=${SCRATCH:-/tmp/cnnzoo-gpu-train}
+mkdir -p "$out" "$scratch"
 out=$(cd "$out" && pwd)
+scratch=$(cd "$scratch" && pwd)
+exec > >(tee -a "$scratch/summary.txt") 2>&1
+finish() {
+  cp "$scratch/summary.txt" "$out/summary.txt" 2>/dev/null
+  tar -czf "$out/gpu-train-check.tar.gz" -C "$scratch" --exclude=cifar10 --exclude=pt --exclude='checkpoint.bin' . 2>/dev/null
+  echo "gpu-train-check: $(( $(date +%s) - started )) s; summary.txt and gpu-train-check.tar.gz in $out"
+}
+trap finish EXIT
+elapsed() { echo $(( $(date +%s) - started )); }
+budget() {   # at most $1 seconds, never past the deadline less a reserve for the table
+  local r=$(( deadline - $(elapsed) - ${RESERVE:-15} ))
+  [ "$r" -gt "$1" ] && r=$1
+  echo "$r"
+}
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
-echo "== gpu-train-check: $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi'), $epochs epochs"
-[ -x "$carry/bin/cnnzoo-train" ] || { echo "gpu-train-check: $carry/bin/cnnzoo-train missing: run 'prepare' and carry $carry"; exit 1; }
+train=$carry/bin/cnnzoo-train
 
-# ---- data: the binary format for cnnzoo, the same split as tensors for the peer ----------------------
-python3 "$carry/data/make_cifar10_bin.py" "$carry/data/cifar10-train-jpeg.tar.xz" --out "$out/cifar10" || exit 1
-python3 - "$out/cifar10" "$out/pt" <<'PY' || exit 1
+# The first cuDNN of the headers' major version and at least as new, first on LD_LIBRARY_PATH
+# (the same rule as scripts/gpu-check.sh; the policy refuses any other under CNNZOO_CUDNN_STRICT).
+choose_cudnn() {
+  local built dir f v chosen="" candidates=()
+  built=$(cat "$carry/CUDNN_BUILT" 2>/dev/null || echo 0)
+  dir=$(python3 -c 'import os, nvidia.cudnn as c; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null) && candidates+=("$dir")
+  candidates+=(/usr/lib/x86_64-linux-gnu /usr/local/cuda/lib64)
+  for dir in "${candidates[@]}"; do
+    f="$dir/libcudnn.so.9"
+    [ -e "$f" ] || continue
+    v=$(python3 -c 'import ctypes, sys; print(ctypes.CDLL(sys.argv[1]).cudnnGetVersion())' "$f" 2>/dev/null || echo 0)
+    echo "  candidate $f: cuDNN $((v / 10000)).$((v % 10000 / 100)).$((v % 100))"
+    if [ -z "$chosen" ] && [ "$v" -ge "$built" ] && [ $((v / 10000)) -eq $((built / 10000)) ]; then chosen=$dir; fi
+  done
+  [ -n "$chosen" ] && export LD_LIBRARY_PATH="$chosen:$LD_LIBRARY_PATH"
+  echo "compiled against cuDNN $((built / 10000)).$((built % 10000 / 100)).$((built % 100)); chosen: ${chosen:-none (the trainer will refuse)}"
+  export CNNZOO_CUDNN_STRICT=1
+}
+
+preflight() {
+  echo "== preflight: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi'), $epochs epochs"
+  [ -x "$train" ] || { echo "gpu-train-check: $train missing: run 'prepare' and carry $carry"; return 1; }
+  choose_cudnn
+  ldd "$train" | grep -E "cudnn|cublas|cudart|not found" | sed 's/^/  /'
+  # The data, in the binary format for cnnzoo and as tensors (the same split) for the peer.
+  if [ ! -f "$scratch/cifar10/data_batch_5.bin" ]; then
+    python3 "$carry/data/make_cifar10_bin.py" "$carry/data/cifar10-train-jpeg.tar.xz" --out "$scratch/cifar10" || return 1
+  fi
+  # A few steps in each precision: the trainer's first lines name the device, the math mode and
+  # the cuDNN that ran.
+  local p rc=0
+  for p in fp32 tf32 bf16 fp16; do
+    timeout "$(budget 30)" "$train" --model ResNet18 --data "$scratch/cifar10" --val-split 10000 --limit-train 1024 \
+      --device cuda --precision "$p" --batch-size 256 --epochs 1 --seed 1 --out "$scratch/preflight-$p" \
+      > "$scratch/preflight-$p.log" 2>&1
+    local r=$?
+    echo "  $p: rc $r; $(grep -m1 -i 'cuda' "$scratch/preflight-$p.log" | cut -c1-220)"
+    [ $r != 0 ] && { tail -5 "$scratch/preflight-$p.log" | sed 's/^/    /'; rc=1; }
+  done
+  [ $rc = 0 ] && echo "preflight: passed in $(elapsed) s" || echo "gpu-train-check: preflight FAILED after $(elapsed) s"
+  return $rc
+}
+
+if ! preflight; then
+  [ "$mode" = preflight ] || [ "${FORCE:-0}" != 1 ] && exit 1
+fi
+[ "$mode" = preflight ] && exit 0
+
+python3 - "$scratch/cifar10" "$scratch/pt" <<'PY' || exit 1
 import os, sys, numpy as np, torch
 src, dst = sys.argv[1], sys.argv[2]
 os.makedirs(dst, exist_ok=True)
@@ -57,25 +136,30 @@ torch.save(load(["data_batch_5.bin"]), os.path.join(dst, "test.pt"))   # cnnzoo'
 print("split: 40000 training, 10000 held out (data_batch_5)")
 PY
 
-# ---- cnnzoo ---------------------------------------------------------------------------------------------
-echo "== cnnzoo-train"
+# Each side gets half of what is left, so the peer always runs too.
+share=$(( ($(budget 100000) - 10) / 2 ))
+echo "== cnnzoo-train ($epochs epochs, up to $share s)"
 s=$(date +%s)
-"$carry/bin/cnnzoo-train" --model ResNet18 --data "$out/cifar10" --val-split 10000 --device cuda --precision bf16 \
+timeout "$share" "$train" --model ResNet18 --data "$scratch/cifar10" --val-split 10000 --device cuda --precision bf16 \
   --batch-size 512 --epochs "$epochs" --schedule onecycle --lr 0.4 --momentum 0.9 --weight-decay 5e-4 \
-  --label-smoothing 0.1 --flip true --crop-padding 4 --cutout 0 --seed 1 --out "$out/cnnzoo" 2>&1 | tee "$out/cnnzoo.log"
+  --label-smoothing 0.1 --flip true --crop-padding 4 --cutout 0 --seed 1 --out "$scratch/cnnzoo" > "$scratch/cnnzoo.log" 2>&1 ||
+  echo "gpu-train-check: cnnzoo-train ended with rc $?"
+tail -4 "$scratch/cnnzoo.log"
 cnnzoo_wall=$(( $(date +%s) - s ))
 
-# ---- the peer, same split, same call ------------------------------------------------------------------------
 if [ "${SKIP_PEER:-0}" != 1 ]; then
-  echo "== PyTorch peer"
+  limit=$(budget 100000)
+  echo "== PyTorch peer ($epochs epochs, up to $limit s)"
   s=$(date +%s)
-  (cd "$carry/peers" && python3 torch_train_resnet18.py "$out/pt" "$epochs") 2>&1 | tee "$out/torch.log"
+  (cd "$carry/peers" && timeout "$limit" python3 torch_train_resnet18.py "$scratch/pt" "$epochs") > "$scratch/torch.log" 2>&1 ||
+    echo "gpu-train-check: the peer ended with rc $?"
+  tail -2 "$scratch/torch.log"
   torch_wall=$(( $(date +%s) - s ))
 fi
 
-python3 - "$out" "$cnnzoo_wall" "${torch_wall:-0}" <<'PY'
+python3 - "$scratch" "$cnnzoo_wall" "${torch_wall:-0}" "$epochs" <<'PY'
 import json, sys
-out, cw, tw = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+out, cw, tw, epochs = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 try: c = json.load(open(f"{out}/cnnzoo/report.json"))
 except Exception: c = {}
 t = {}
@@ -83,11 +167,11 @@ try:
     for line in open(f"{out}/torch.log"):
         if line.startswith("{") and "test_acc" in line: t = json.loads(line)
 except Exception: pass
-print("\n== PreAct-ResNet18, CIFAR-10 40k/10k, bf16, batch 512 (same card, same call)")
-print(f"{'':8} {'accuracy':>9} {'train s':>9} {'wall s':>8}")
-print(f"{'cnnzoo':8} {c.get('test_accuracy', float('nan')):9.4f} {c.get('train_seconds', float('nan')):9.1f} {cw:8.1f}")
-print(f"{'pytorch':8} {t.get('test_acc', float('nan')):9.4f} {t.get('train_seconds', float('nan')):9.1f} {tw:8.1f}")
-if c.get("train_seconds") and t.get("train_seconds"):
-    print(f"time ratio cnnzoo/pytorch {c['train_seconds'] / t['train_seconds']:.2f} (goal <= 0.67, accuracy >= the peer's)")
-print("(cnnzoo's train_seconds include its per-epoch validation; the peer evaluates once at the end)")
+nan = float("nan")
+print(f"\n== PreAct-ResNet18, CIFAR-10 40k/10k, bf16, batch 512, {epochs} epochs (same card, same call)")
+print(f"{'':8} {'accuracy':>9} {'train s':>9} {'wall s':>8}   (train s: training steps only, on both sides)")
+print(f"{'cnnzoo':8} {c.get('test_accuracy', nan):9.4f} {c.get('step_seconds', nan):9.1f} {cw:8.1f}")
+print(f"{'pytorch':8} {t.get('test_acc', nan):9.4f} {t.get('train_seconds', nan):9.1f} {tw:8.1f}")
+if c.get("step_seconds") and t.get("train_seconds"):
+    print(f"time ratio cnnzoo/pytorch {c['step_seconds'] / t['train_seconds']:.2f} (goal <= 0.67, accuracy >= the peer's)")
 PY

@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
   auto* shift = app.add_option("--shift", o.shift, "random shift range, fraction of the image");
   auto* shear = app.add_option("--shear", o.shear, "random shear range, degrees");
   auto* zoom = app.add_option("--zoom", o.zoom, "random zoom range (1 - z .. 1 + z)");
-  auto* precision = app.add_option("--precision", o.precision, "fp32|bf16|fp16 (16-bit on CUDA only)")
-                        ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
+  auto* precision = app.add_option("--precision", o.precision, "fp32|tf32|bf16|fp16 (tf32: fp32 with TF32 tensor cores, as PyTorch's allow_tf32; all but fp32 on CUDA only)")
+                        ->check(CLI::IsMember({"fp32", "tf32", "bf16", "fp16"}));
   auto* device = app.add_option("--device", o.device, "auto|cpu|cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   auto* seed = app.add_option("--seed", o.seed, "random seed (runs on the CPU are deterministic per seed)");
   auto* out = app.add_option("--out", o.out_dir, "output directory (metrics, plot, report, checkpoint)");

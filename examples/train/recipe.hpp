@@ -14,7 +14,7 @@ struct recipe {
   std::string data_dir;                 // empty: $CNNZOO_DATA, else data/cifar10
   std::string out_dir = "runs/latest";
   std::string device = "auto";          // auto | cpu | cuda
-  std::string precision = "fp32";       // fp32 | bf16 | fp16
+  std::string precision = "fp32";       // fp32 | tf32 | bf16 | fp16
   int threads = 0;                      // CPU threads, 0 = all
   std::uint64_t seed = 0;
   // how long

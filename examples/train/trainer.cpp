@@ -53,8 +53,8 @@ void validate(const recipe& r) {
   if (r.mixup_alpha < 0) bad("--mixup-alpha must be >= 0");
   if (r.dropout >= 1) bad("--dropout must be below 1");
   if (r.device != "auto" && r.device != "cpu" && r.device != "cuda") bad("--device must be auto, cpu or cuda");
-  if (r.precision != "fp32" && r.precision != "bf16" && r.precision != "fp16")
-    bad("--precision must be fp32, bf16 or fp16");
+  if (r.precision != "fp32" && r.precision != "tf32" && r.precision != "bf16" && r.precision != "fp16")
+    bad("--precision must be fp32, tf32, bf16 or fp16");
 }
 
 // Evaluation in inference mode over a whole split.
@@ -409,6 +409,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   report.epochs = progress.epoch;
   report.evaluated_on = test_set ? "test" : val_set ? "validation" : "train";
   report.train_seconds = progress.wall_seconds;
+  report.step_seconds = train_step_seconds;
   // Training throughput (steps only, not evaluation or checkpoints); a resumed run that had no epoch
   // left to train reports the last epoch's.
   report.images_per_second = train_step_seconds > 0 ? images_seen / train_step_seconds

@@ -18,6 +18,7 @@
 
 #if defined(CNNZOO_ZOO_WITH_CUDA)
 #include <cnnzoo/exec/cuda.hpp>
+#include <cnnzoo/exec/cuda/cudnn_version.hpp>
 #include <cnnzoo/graph_stepper.hpp>
 #endif
 
@@ -150,11 +151,20 @@ std::unique_ptr<runner> make_cuda_network_runner(const runner_options& o, const 
   if (!exec::cuda_available())
     throw std::runtime_error("cnnzoo: " + name + " cannot run on CUDA: " + exec::cuda_unavailable_reason() +
                              "; use --device cpu");
-  const std::string device = "cuda " + o.precision;
-  if (o.precision == "bf16") return std::make_unique<network_runner<M, exec::cuda<bf16>>>(o, device, exec::cuda<bf16>{});
-  if (o.precision == "fp16") return std::make_unique<network_runner<M, exec::cuda<fp16>>>(o, device, exec::cuda<fp16>{});
-  if (o.precision == "fp32") return std::make_unique<network_runner<M, exec::cuda<fp32>>>(o, device, exec::cuda<fp32>{});
-  throw std::invalid_argument("cnnzoo: unknown precision '" + o.precision + "' (fp32, bf16 or fp16)");
+  // "cuda bf16 (bf16 tensor cores, fp32 accumulation; NVIDIA H200 (sm_90, 139.8 GiB); cuDNN 9.19.0 loaded from ...)"
+  const auto device = [&](const auto& policy) {
+    return "cuda " + o.precision + " (" + std::string(policy.math_mode()) + "; " + exec::cuda_device_description() +
+           "; " + exec::cudnn_library().describe() + ")";
+  };
+  const auto make = [&]<class P>(exec::cuda<P> policy) -> std::unique_ptr<runner> {
+    const std::string d = device(policy);
+    return std::make_unique<network_runner<M, exec::cuda<P>>>(o, d, std::move(policy));
+  };
+  if (o.precision == "bf16") return make(exec::cuda<bf16>{});
+  if (o.precision == "fp16") return make(exec::cuda<fp16>{});
+  if (o.precision == "fp32") return make(exec::cuda<fp32>{});
+  if (o.precision == "tf32") return make(exec::cuda<fp32>(exec::cuda_options{.tf32 = true}));
+  throw std::invalid_argument("cnnzoo: unknown precision '" + o.precision + "' (fp32, tf32, bf16 or fp16)");
 }
 #endif
 

@@ -70,7 +70,7 @@ enum class device_kind { cpu, cuda };
 
 struct runner_options {
   device_kind device = device_kind::cpu;
-  std::string precision = "fp32";   // fp32 | bf16 | fp16 (bf16/fp16 on CUDA only)
+  std::string precision = "fp32";   // fp32 | tf32 | bf16 | fp16 (all but fp32 on CUDA only)
   int batch = 128;
   std::uint64_t seed = 0;
   int threads = 0;                  // CPU: 0 = all cores

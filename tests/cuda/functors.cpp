@@ -10,6 +10,7 @@
 
 #include <cnnzoo/data/batch_plan.hpp>
 #include <cnnzoo/exec/eigen.hpp>
+#include <cnnzoo/exec/cuda/cudnn_version.hpp>
 
 #define CNNZOO_CUDA_POLICY_INTERNAL
 #include <cnnzoo/exec/cuda/detail_functors.hpp>
@@ -409,6 +410,55 @@ TEST_CASE("cuda functors: SGD, the compute-dtype copy and loss scaling", "[cuda]
     CHECK(ls.scale == 256.0f);
     CHECK(ls.overflow == 0);
     CHECK(ls.skipped_steps == 1);
+  }
+}
+
+TEST_CASE("cuda functors: the loaded cuDNN is named and checked against the headers", "[cuda][functors]") {
+  // No GPU needed: cudnnGetVersion reads the library the loader picked.
+  const exec::cudnn_versions v = exec::cudnn_library();
+  INFO(v.describe());
+  CHECK(v.built == CUDNN_VERSION);
+  CHECK(v.loaded / 10000 == CUDNN_MAJOR);
+  CHECK_THAT(v.path, Catch::Contains("libcudnn"));
+  CHECK_THAT(v.describe(), Catch::StartsWith("cuDNN " + exec::cudnn_versions::format(v.loaded) + " loaded from "));
+
+  const auto rule = [](std::size_t built, std::size_t loaded) { return exec::cudnn_versions{built, loaded, ""}; };
+  CHECK(rule(91900, 91900).supported());
+  CHECK(rule(91400, 91900).supported());   // built against an older minor: NVIDIA supports it
+  CHECK_FALSE(rule(91900, 91400).supported());
+  CHECK_THAT(rule(91900, 91400).describe(),
+             Catch::Contains("cuDNN 9.14.0 loaded, built against 9.19.0: NOT supported (older") &&
+                 Catch::Contains("cuDNN >= 9.19.0"));
+  CHECK_FALSE(rule(91900, 80906).supported());
+  CHECK_THAT(rule(91900, 80906).describe(), Catch::Contains("another major version"));
+}
+
+TEST_CASE("cuda functors: only the bound gradients carry the fp16 loss scale", "[cuda][functors]") {
+  std::vector<float> bound(100), other(100);
+  scaled_gradients s{bound.data(), bound.size(), false};
+  // Before any loss nothing is scaled, whatever the buffer.
+  CHECK_FALSE(s.carries_scale(bound.data(), bound.size()));
+  CHECK_FALSE(s.unscale_in_update(bound.data(), bound.size()));
+  s.pending = true;   // softmax_cross_entropy or loss_and_accuracy ran
+  SECTION("reads: the bound buffer and ranges inside it, nothing else") {
+    CHECK(s.carries_scale(bound.data(), bound.size()));
+    CHECK(s.carries_scale(bound.data() + 10, 20));
+    CHECK_FALSE(s.carries_scale(other.data(), other.size()));
+    CHECK_FALSE(s.carries_scale(bound.data() + 90, 20));   // runs past the end: not inside
+  }
+  SECTION("updates: the whole bound buffer is unscaled, another buffer is taken as it is") {
+    CHECK(s.unscale_in_update(bound.data(), bound.size()));
+    CHECK_FALSE(s.unscale_in_update(other.data(), other.size()));
+  }
+  SECTION("an update of part of the bound gradients while scaled is refused") {
+    CHECK_THROWS_WITH(s.unscale_in_update(bound.data() + 10, 20),
+                      Catch::Contains("part of the bound gradient buffer") && Catch::Contains("20 of 100"));
+    CHECK_THROWS(s.unscale_in_update(bound.data() + 90, 20));
+  }
+  SECTION("nothing bound: nothing is ever unscaled") {
+    const scaled_gradients none{nullptr, 0, true};
+    CHECK_FALSE(none.carries_scale(other.data(), other.size()));
+    CHECK_FALSE(none.unscale_in_update(other.data(), other.size()));
   }
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include <cnnzoo/exec/cuda.hpp>
+#include <cnnzoo/exec/cuda/cudnn_version.hpp>
 
 int main(int argc, char** argv) {
   const std::string why = cnnzoo::exec::cuda_unavailable_reason();
@@ -15,5 +16,6 @@ int main(int argc, char** argv) {
     return 77;
   }
   std::printf("CUDA device: %s\n", cnnzoo::exec::cuda_device_description().c_str());
+  std::printf("%s\n", cnnzoo::exec::cudnn_library().describe().c_str());
   return Catch::Session().run(argc, argv);
 }

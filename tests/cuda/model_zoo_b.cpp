@@ -1,6 +1,6 @@
 // Zoo models with stochastic depth, depthwise convolutions and hard-swish, dense concatenation,
 // and dropout-heavy dense heads, at full size and batch 2: one training step of the CUDA policy
-// against the fp64 CPU policy in fp32, bf16 and fp16.
+// against the fp64 CPU policy in fp32, tf32, bf16 and fp16.
 #include <catch2/catch.hpp>
 
 #include <cnnzoo/models/alexnet.hpp>
@@ -16,7 +16,5 @@ using namespace cnnzoo::testing::gpu;
 TEMPLATE_TEST_CASE("cuda policy: zoo model steps match the CPU (drop-path, depthwise, dense blocks, dropout)",
                    "[cuda][gpu][models][zoo]", models::stochastic_depth_resnet50, models::mobilenet_v3,
                    models::densenet100, models::alexnet) {
-  SECTION("fp32") { check_model_parity<TestType, fp32>(2); }
-  SECTION("bf16") { check_model_parity<TestType, bf16>(2); }
-  SECTION("fp16") { check_model_parity<TestType, fp16>(2); }
+  check_model_parity<TestType>(2);   // one fp64 reference, then fp32, tf32, bf16 and fp16
 }

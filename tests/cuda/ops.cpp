@@ -1,5 +1,5 @@
 // Every op of the CUDA policy against the fp64 Eigen policy on the same random inputs, in fp32,
-// bf16 and fp16: forward outputs and every gradient, within the precision's tolerance
+// bf16 and fp16 (and tf32 where it applies: convolutions and dense layers): forward outputs and every gradient, within the precision's tolerance
 // (gpu_support.hpp). Needs a GPU; skips without one.
 #include <catch2/catch.hpp>
 
@@ -26,7 +26,8 @@ exec::conv_geometry conv_case(int n, int c, int h, int w, int k, int kh, int kw,
 }
 }  // namespace
 
-TEMPLATE_TEST_CASE("cuda policy: conv2d forward and backward match the CPU", "[cuda][gpu][conv]", fp32, bf16, fp16) {
+TEMPLATE_TEST_CASE("cuda policy: conv2d forward and backward match the CPU", "[cuda][gpu][conv]", fp32, tf32, bf16,
+                   fp16) {
   env<TestType> e;
   using tol = tolerance<TestType>;
   using T = typename env<TestType>::T;
@@ -63,6 +64,28 @@ TEMPLATE_TEST_CASE("cuda policy: conv2d forward and backward match the CPU", "[c
     e.dev.conv2d_backward(g, xd.data(), wd.data(), dyd.data(), nullptr, dwd.data(), nullptr);
     CNNZOO_CHECK_REL("dw without dx", e.get(dwd), dw, tol::conv);
   }
+}
+
+TEST_CASE("cuda policy: a convolution geometry is searched once per process", "[cuda][gpu][conv]") {
+  // A geometry no other test uses, so the first policy's search is this test's own.
+  const exec::conv_geometry g{3, 5, 11, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 11, 9, false};
+  const auto run_once = [&] {
+    env<fp32> e;
+    auto x = e.act(random_vector(3 * 5 * 11 * 9, 71)), y = e.zeros(3 * 6 * 11 * 9), dy = e.act(random_vector(3 * 6 * 11 * 9, 72));
+    auto w = e.weights(random_vector(6 * 5 * 9, 73)), dw = e.weights(vec(6 * 5 * 9, 0.0));
+    auto dx = e.zeros(3 * 5 * 11 * 9);
+    e.dev.conv2d_forward(g, x.data(), w.data(), nullptr, y.data());
+    e.dev.conv2d_backward(g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), nullptr);
+    e.dev.synchronize();
+    return e.get(y);
+  };
+  const std::size_t before = exec::cuda<fp32>::algorithm_searches();
+  const vec first = run_once();
+  const std::size_t after_first = exec::cuda<fp32>::algorithm_searches();
+  CHECK(after_first >= before + 3);   // forward, backward data, backward filter (per alignment)
+  const vec second = run_once();      // a new policy: the same choices, no search
+  CHECK(exec::cuda<fp32>::algorithm_searches() == after_first);
+  CHECK(second == first);
 }
 
 TEMPLATE_TEST_CASE("cuda policy: batch_norm matches the CPU in training and inference", "[cuda][gpu][bn]", fp32, bf16,
@@ -159,7 +182,7 @@ TEMPLATE_TEST_CASE("cuda policy: activations, pooling and global pooling match t
   }
 }
 
-TEMPLATE_TEST_CASE("cuda policy: dense and flatten match the CPU", "[cuda][gpu][dense]", fp32, bf16, fp16) {
+TEMPLATE_TEST_CASE("cuda policy: dense and flatten match the CPU", "[cuda][gpu][dense]", fp32, tf32, bf16, fp16) {
   env<TestType> e;
   using tol = tolerance<TestType>;
   using T = typename env<TestType>::T;
@@ -399,6 +422,46 @@ TEMPLATE_TEST_CASE("cuda policy: bound parameters are read from the compute-dtyp
   vec p = p0, v(count, 0.0);
   e.cpu.sgd_update(count, p.data(), g.data(), v.data(), nullptr, 0.1, 0.9, 0.0, false, 1.0);
   check(p, "after sgd_update");
+}
+
+// The dynamic fp16 loss scale on its own, with an injected overflow: every other fp16 test runs
+// at a fixed scale, so that an overflow in one of two compared runs cannot break a comparison.
+TEST_CASE("cuda policy: the dynamic fp16 loss scale skips an overflowing step, backs off and grows",
+          "[cuda][gpu][train]") {
+  exec::cuda_options o;
+  o.loss_scale = 1024;
+  o.loss_scale_growth_interval = 2;
+  env<fp16> e(o);
+  const int n = 4, classes = 10;
+  const std::size_t count = 777;
+  const vec p0 = rounded<float>(random_vector(count, 61, 0.1)), g = rounded<float>(random_vector(count, 62, 0.01));
+  auto params = e.weights(p0), grads = e.weights(vec(count, 0.0)), vel = e.weights(vec(count, 0.0));
+  e.dev.bind_parameters(params.data(), grads.data(), count);
+  auto zd = e.act(random_vector(std::size_t(n) * classes, 63)), td = e.act(vec(std::size_t(n) * classes, 0.1));
+  auto dd = e.zeros(std::size_t(n) * classes);
+  vec p = p0, v(count, 0.0);
+  // One step as network<> runs it: the loss (which scales), gradients written scaled, the update.
+  const auto step = [&](const vec& grad, bool overflow) {
+    (void)e.dev.softmax_cross_entropy(n, classes, zd.data(), td.data(), dd.data());
+    std::vector<float> scaled(count);
+    for (std::size_t i = 0; i < count; ++i) scaled[i] = static_cast<float>(grad[i] * e.dev.loss_scale());
+    if (overflow) scaled[123] = INFINITY;
+    e.dev.upload(grads.data(), scaled.data(), count);
+    e.dev.sgd_update(count, params.data(), grads.data(), vel.data(), nullptr, 0.1, 0.9, 0.0, false, 1.0);
+    if (!overflow) e.cpu.sgd_update(count, p.data(), grad.data(), v.data(), nullptr, 0.1, 0.9, 0.0, false, 1.0);
+  };
+  step(g, false);
+  CHECK(e.dev.loss_scale() == 1024);
+  step(g, false);
+  CHECK(e.dev.loss_scale() == 2048);   // two clean steps at growth interval 2
+  CNNZOO_CHECK_REL("parameters after two clean steps", e.get(params), p, 1e-6);
+  step(g, true);
+  CHECK(e.dev.skipped_steps() == 1);
+  CHECK(e.dev.loss_scale() == 1024);   // backed off
+  CNNZOO_CHECK_REL("parameters after the skipped step", e.get(params), p, 1e-6);
+  CNNZOO_CHECK_REL("momentum after the skipped step", e.get(vel), v, 1e-6);
+  step(g, false);
+  CNNZOO_CHECK_REL("parameters after a step at the lower scale", e.get(params), p, 1e-6);
 }
 
 TEST_CASE("cuda policy: failures name the op, the shapes and the sizes", "[cuda][gpu][errors]") {

@@ -78,6 +78,7 @@ TEST_CASE("report.json holds what scripts read", "[train][metrics]") {
   r.model = "ResNet18";
   r.epochs = 150;
   r.train_seconds = 3600.5;
+  r.step_seconds = 3500.25;
   r.images_per_second = 2100;
   r.final_loss = 0.2;
   r.class_names = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
@@ -95,6 +96,7 @@ TEST_CASE("report.json holds what scripts read", "[train][metrics]") {
   CHECK(j["epochs"] == 150);
   CHECK(j["test_accuracy"].get<double>() == Approx(2.0 / 3));
   CHECK(j["train_seconds"] == 3600.5);
+  CHECK(j["step_seconds"] == 3500.25);
   CHECK(j["images_per_second"] == 2100);
   CHECK(j["per_class_accuracy"]["cat"].get<double>() == Approx(2.0 / 3));
   CHECK(j["confusion_matrix"].size() == 10);

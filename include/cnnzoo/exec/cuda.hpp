@@ -58,9 +58,14 @@ template <class Precision> struct context;   // handles, stream, plans, scratch 
 // Run-time choices of the CUDA policy.
 struct cuda_options {
   int device = 0;
-  // fp32 only: let convolutions and GEMMs use TF32 tensor cores (about 1e-3 relative error, as
-  // PyTorch's allow_tf32). Off by default so that fp32 matches the CPU tightly.
+  // fp32 only: let convolutions and GEMMs use TF32 tensor cores (about 1e-3 relative error):
+  // cuDNN's default math, which allows TF32 for float data, and cuBLAS' FAST_TF32 compute type,
+  // as PyTorch does with allow_tf32. Off by default so that fp32 matches the CPU tightly (cuDNN
+  // FMA math, cuBLAS fp32 compute without TF32). cnnzoo-train's --precision tf32 is fp32 with this on.
   bool tf32 = false;
+  // Refuse to start where the loaded cuDNN is older than the headers the program was compiled
+  // with (cudnn_version.hpp); otherwise that is a warning. Another major version always refuses.
+  bool require_supported_cudnn = false;
   // Largest cuDNN workspace a convolution algorithm may use; the workspace is allocated once.
   std::size_t workspace_limit = std::size_t{512} << 20;
   // fp16 only: initial loss scale (0: 65536), adapted unless dynamic_loss_scale is false (then a
@@ -90,6 +95,13 @@ public:
   ~cuda();
 
   const cuda_options& options() const noexcept { return options_; }
+  // The arithmetic the convolutions and GEMMs run, for labelling measurements.
+  std::string_view math_mode() const noexcept {
+    if constexpr (std::is_same_v<Precision, fp32>)
+      return options_.tf32 ? "tf32 (fp32 data, TF32 tensor cores allowed)" : "fp32 (FMA, no TF32)";
+    else if constexpr (std::is_same_v<Precision, bf16>) return "bf16 tensor cores, fp32 accumulation";
+    else return "fp16 tensor cores, fp32 accumulation, loss scaling";
+  }
   cudaStream_t stream() const noexcept { return stream_; }
 
   // ---- memory: device buffers; transfers wait until the data has arrived ----------------------
@@ -110,6 +122,9 @@ public:
   // parameters_changed(); uploads and sgd_update keep the copy current by themselves.
   void bind_parameters(weight_type* params, weight_type* grads, std::size_t count);
   void parameters_changed() const noexcept;
+  // How many cuDNN algorithm searches this process has run (all policies together): a geometry
+  // is searched once per process, whatever the number of networks built (see algo_cache).
+  static std::size_t algorithm_searches();
   // fp16: the current loss scale and how many steps were skipped for overflow (waits for the GPU).
   double loss_scale() const;
   long skipped_steps() const;

@@ -183,7 +183,8 @@ struct run_report {
   std::string model;
   int epochs = 0;
   std::string evaluated_on = "test";  // "test" (test_batch.bin) or "validation" (held-out split)
-  double train_seconds = 0;
+  double train_seconds = 0;          // wall time of the whole run, evaluation and checkpoints included
+  double step_seconds = 0;           // this invocation's training steps alone (what a peer's training loop times)
   double images_per_second = 0;
   std::optional<double> final_loss;   // on the evaluated split
   confusion_matrix confusion{10};     // on the evaluated split
@@ -204,6 +205,7 @@ inline nlohmann::json to_json(const run_report& r) {
                    {"evaluated_on", r.evaluated_on},
                    {"test_accuracy", num(r.confusion.accuracy())},
                    {"train_seconds", num(r.train_seconds)},
+                   {"step_seconds", num(r.step_seconds)},
                    {"images_per_second", num(r.images_per_second)},
                    {"per_class_accuracy", per_class},
                    {"confusion_matrix", r.confusion.to_json()},

@@ -14,6 +14,8 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -91,20 +93,6 @@ struct convolution_descriptor {
   convolution_descriptor& operator=(const convolution_descriptor&) = delete;
 };
 
-// One convolution geometry: descriptors, and per direction the algorithm and its workspace. Each
-// direction has its own convolution descriptor because the math type cuDNN reports for the
-// chosen algorithm is set on it.
-struct conv_plan {
-  tensor_descriptor x, y;
-  filter_descriptor w;
-  convolution_descriptor forward_conv, data_conv, filter_conv;
-  bool have_forward = false, have_data = false, have_filter = false;
-  cudnnConvolutionFwdAlgo_t forward_algo{};
-  cudnnConvolutionBwdDataAlgo_t data_algo{};
-  cudnnConvolutionBwdFilterAlgo_t filter_algo{};
-  std::size_t forward_bytes = 0, data_bytes = 0, filter_bytes = 0;
-};
-
 // Activations sit at arbitrary offsets of the arena, so two layers of one geometry may hand cuDNN
 // differently aligned pointers, and an algorithm chosen for 16-byte-aligned tensors need not run
 // on 2-byte-aligned ones. The plan is therefore keyed by the geometry and by the alignment (2, 4,
@@ -119,6 +107,72 @@ using conv_key = std::array<int, 17>;
 inline conv_key key_of(const conv_geometry& g, int alignment) {
   return {g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups, g.oh, g.ow, alignment};
 }
+
+// One convolution geometry: descriptors, and per direction the algorithm and its workspace. Each
+// direction has its own convolution descriptor because the math type cuDNN reports for the
+// chosen algorithm is set on it.
+struct conv_plan {
+  conv_key key{};
+  tensor_descriptor x, y;
+  filter_descriptor w;
+  convolution_descriptor forward_conv, data_conv, filter_conv;
+  bool have_forward = false, have_data = false, have_filter = false;
+  cudnnConvolutionFwdAlgo_t forward_algo{};
+  cudnnConvolutionBwdDataAlgo_t data_algo{};
+  cudnnConvolutionBwdFilterAlgo_t filter_algo{};
+  std::size_t forward_bytes = 0, data_bytes = 0, filter_bytes = 0;
+};
+
+// cuDNN's exhaustive search (cudnnFind*AlgorithmEx) runs every algorithm of a geometry, which
+// takes milliseconds to seconds; a benchmark or a test that builds several networks of one model
+// would repeat it for each, spending GPU time on searching. The choices are therefore kept once
+// per process, keyed by everything that decides them: the geometry and the pointers' alignment,
+// the direction, the data type, the math type asked for, the device and the workspace limit.
+enum class conv_direction { forward, backward_data, backward_filter };
+struct algo_key {
+  conv_key geometry{};
+  conv_direction direction{};
+  int dtype = 0, math = 0, device = 0;
+  std::size_t workspace_limit = 0;
+  auto operator<=>(const algo_key&) const = default;
+};
+struct algo_choice {
+  int algo = 0;
+  std::size_t bytes = 0;
+  cudnnMathType_t math{};
+};
+class algo_cache {
+public:
+  static algo_cache& instance() {
+    static algo_cache cache;
+    return cache;
+  }
+  std::optional<algo_choice> find(const algo_key& k) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = choices_.find(k);
+    if (it == choices_.end()) return std::nullopt;
+    ++hits_;
+    return it->second;
+  }
+  void store(const algo_key& k, const algo_choice& c) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    choices_[k] = c;
+    ++searches_;
+  }
+  std::size_t searches() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return searches_;
+  }
+  std::size_t hits() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return hits_;
+  }
+
+private:
+  mutable std::mutex mutex_;
+  std::map<algo_key, algo_choice> choices_;
+  std::size_t searches_ = 0, hits_ = 0;
+};
 
 // Counts reallocations of the policies' scratch memory: a captured CUDA graph holds the
 // addresses it was captured with, so one captured before a reallocation must be captured again.
@@ -179,7 +233,7 @@ struct context {
   scratch<double> reduce{"reduction partials"};
   device_buffer<std::byte> workspace;
   device_buffer<loss_scale_state> ls;
-  bool scaled_gradients_pending = false;   // dlogits were scaled since the last sgd_update
+  scaled_gradients scaled;   // which gradients carry the fp16 loss scale (the rule: detail_functors.hpp)
   std::vector<double> host_reduce;
   std::map<conv_key, std::unique_ptr<conv_plan>> plans;
 
@@ -255,7 +309,8 @@ struct context {
     }
   }
 
-  std::byte* workspace_for_search() {
+  // The workspace at its limit, allocated once: any chosen algorithm's needs fit in it.
+  std::byte* full_workspace() {
     if (workspace.size() < opt.workspace_limit) {
       ++memory_generation;
       workspace = device_buffer<std::byte>();
@@ -270,10 +325,12 @@ struct context {
   }
 
   conv_plan& plan(const conv_geometry& g, int alignment) {
-    auto [it, fresh] = plans.try_emplace(key_of(g, alignment));
+    const conv_key key = key_of(g, alignment);
+    auto [it, fresh] = plans.try_emplace(key);
     if (!fresh) return *it->second;
     try {
       auto p = std::make_unique<conv_plan>();
+      p->key = key;
       const auto what = [&] { return g.describe(); };
       const cudnnDataType_t dt = cudnn_type<T>();
       check_cudnn(cudnnSetTensor4dDescriptor(p->x.d, CUDNN_TENSOR_NCHW, dt, g.n, g.c, g.h, g.w), "conv input descriptor", what);
@@ -302,51 +359,75 @@ struct context {
     return *it->second;
   }
 
-  // The fastest algorithm per direction, measured once by cuDNN on the real buffers (the search
-  // writes the output, which the caller computes next anyway).
+  // The fastest algorithm per direction, measured by cuDNN on the real buffers the first time this
+  // process meets the geometry (the search writes the output, which the caller computes next
+  // anyway), and taken from the process-wide algo_cache after that.
+  algo_key algo_key_for(const conv_plan& p, conv_direction d) const {
+    return {p.key, d, static_cast<int>(cudnn_type<T>()), static_cast<int>(math_type()), opt.device, opt.workspace_limit};
+  }
+  template <class Algo>
+  bool take_cached(conv_plan& p, conv_direction d, cudnnConvolutionDescriptor_t cd, Algo& algo, std::size_t& bytes) {
+    const std::optional<algo_choice> hit = algo_cache::instance().find(algo_key_for(p, d));
+    if (!hit) return false;
+    full_workspace();
+    algo = static_cast<Algo>(hit->algo);
+    bytes = hit->bytes;
+    check_cudnn(cudnnSetConvolutionMathType(cd, hit->math), "conv math type");
+    return true;
+  }
+  template <class Perf, class Algo>
+  void keep(conv_plan& p, conv_direction d, cudnnConvolutionDescriptor_t cd, const Perf& best, Algo& algo,
+            std::size_t& bytes) {
+    algo = best.algo;
+    bytes = best.memory;
+    check_cudnn(cudnnSetConvolutionMathType(cd, best.mathType), "conv math type");
+    algo_cache::instance().store(algo_key_for(p, d), {static_cast<int>(best.algo), best.memory, best.mathType});
+  }
+
   void choose_forward(conv_plan& p, const conv_geometry& g, const T* x, const T* w, T* y) {
     if (p.have_forward) return;
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int found = 0;
-    std::byte* ws = workspace_for_search();
-    check_cudnn(cudnnFindConvolutionForwardAlgorithmEx(cudnn, p.x.d, x, p.w.d, w, p.forward_conv.d, p.y.d, y,
-                                                       CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf, ws,
-                                                       workspace.size()),
-                "conv2d_forward algorithm search", [&] { return g.describe(); });
-    const int i = first_usable(perf, found, g, "forward");
-    p.forward_algo = perf[i].algo;
-    p.forward_bytes = perf[i].memory;
-    check_cudnn(cudnnSetConvolutionMathType(p.forward_conv.d, perf[i].mathType), "conv math type");
+    const conv_direction d = conv_direction::forward;
+    if (!take_cached(p, d, p.forward_conv.d, p.forward_algo, p.forward_bytes)) {
+      cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+      int found = 0;
+      std::byte* ws = full_workspace();
+      check_cudnn(cudnnFindConvolutionForwardAlgorithmEx(cudnn, p.x.d, x, p.w.d, w, p.forward_conv.d, p.y.d, y,
+                                                         CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf, ws,
+                                                         workspace.size()),
+                  "conv2d_forward algorithm search", [&] { return g.describe(); });
+      keep(p, d, p.forward_conv.d, perf[first_usable(perf, found, g, "forward")], p.forward_algo, p.forward_bytes);
+    }
     p.have_forward = true;
   }
   void choose_data(conv_plan& p, const conv_geometry& g, const T* w, const T* dy, T* dx) {
     if (p.have_data) return;
-    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    int found = 0;
-    std::byte* ws = workspace_for_search();
-    check_cudnn(cudnnFindConvolutionBackwardDataAlgorithmEx(cudnn, p.w.d, w, p.y.d, dy, p.data_conv.d, p.x.d, dx,
-                                                            CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf, ws,
-                                                            workspace.size()),
-                "conv2d_backward (data) algorithm search", [&] { return g.describe(); });
-    const int i = first_usable(perf, found, g, "backward-data");
-    p.data_algo = perf[i].algo;
-    p.data_bytes = perf[i].memory;
-    check_cudnn(cudnnSetConvolutionMathType(p.data_conv.d, perf[i].mathType), "conv math type");
+    const conv_direction d = conv_direction::backward_data;
+    if (!take_cached(p, d, p.data_conv.d, p.data_algo, p.data_bytes)) {
+      cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+      int found = 0;
+      std::byte* ws = full_workspace();
+      check_cudnn(cudnnFindConvolutionBackwardDataAlgorithmEx(cudnn, p.w.d, w, p.y.d, dy, p.data_conv.d, p.x.d, dx,
+                                                              CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf, ws,
+                                                              workspace.size()),
+                  "conv2d_backward (data) algorithm search", [&] { return g.describe(); });
+      keep(p, d, p.data_conv.d, perf[first_usable(perf, found, g, "backward-data")], p.data_algo, p.data_bytes);
+    }
     p.have_data = true;
   }
   void choose_filter(conv_plan& p, const conv_geometry& g, const T* x, const T* dy, T* dw) {
     if (p.have_filter) return;
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    int found = 0;
-    std::byte* ws = workspace_for_search();
-    check_cudnn(cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnn, p.x.d, x, p.y.d, dy, p.filter_conv.d, p.w.d, dw,
-                                                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf,
-                                                              ws, workspace.size()),
-                "conv2d_backward (filter) algorithm search", [&] { return g.describe(); });
-    const int i = first_usable(perf, found, g, "backward-filter");
-    p.filter_algo = perf[i].algo;
-    p.filter_bytes = perf[i].memory;
-    check_cudnn(cudnnSetConvolutionMathType(p.filter_conv.d, perf[i].mathType), "conv math type");
+    const conv_direction d = conv_direction::backward_filter;
+    if (!take_cached(p, d, p.filter_conv.d, p.filter_algo, p.filter_bytes)) {
+      cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+      int found = 0;
+      std::byte* ws = full_workspace();
+      check_cudnn(cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnn, p.x.d, x, p.y.d, dy, p.filter_conv.d, p.w.d, dw,
+                                                                CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf,
+                                                                ws, workspace.size()),
+                  "conv2d_backward (filter) algorithm search", [&] { return g.describe(); });
+      keep(p, d, p.filter_conv.d, perf[first_usable(perf, found, g, "backward-filter")], p.filter_algo,
+           p.filter_bytes);
+    }
     p.have_filter = true;
   }
 

@@ -17,6 +17,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 #include "../../core/rng.hpp"
 #include "../../data/render.hpp"
@@ -549,6 +551,42 @@ struct loss_scale_state {
   int overflow = 0;        // set by the gradient check of the current step
   int good_steps = 0;      // clean steps since the scale last changed
   int skipped_steps = 0;   // steps skipped for non-finite gradients, in total
+};
+
+// fp16 loss scaling: which gradients carry the loss scale. The loss (softmax_cross_entropy,
+// loss_and_accuracy) multiplies dlogits by the scale, so the scale reaches exactly what the
+// backward pass writes from them: the network's own gradient buffer, bound by bind_parameters.
+// The rule, applied in sum_of_squares, sgd_update and the device step's clipping:
+//  - between a loss and the next update of the bound gradients, a buffer lying inside them
+//    carries the scale and is read unscaled; any other buffer is taken as it is;
+//  - sgd_update unscales (and checks for overflow, and adapts the scale) only when it is given
+//    the whole bound gradient buffer, which ends the scaled stretch; a part of it is refused,
+//    since the overflow check and the scale's adaptation are per step, not per part.
+struct scaled_gradients {
+  const float* begin = nullptr;   // the bound gradient buffer
+  std::size_t count = 0;
+  bool pending = false;           // a loss was computed since its last update
+
+  bool inside(const float* p, std::size_t n) const noexcept {
+    const auto a = reinterpret_cast<std::uintptr_t>(p), b = reinterpret_cast<std::uintptr_t>(begin);
+    return begin && a >= b && a + n * sizeof(float) <= b + count * sizeof(float);
+  }
+  bool overlaps(const float* p, std::size_t n) const noexcept {
+    const auto a = reinterpret_cast<std::uintptr_t>(p), b = reinterpret_cast<std::uintptr_t>(begin);
+    return begin && n > 0 && a < b + count * sizeof(float) && a + n * sizeof(float) > b;
+  }
+  bool whole(const float* p, std::size_t n) const noexcept { return begin && p == begin && n == count; }
+  // Read by sum_of_squares and clipping: does this buffer still carry the scale?
+  bool carries_scale(const float* p, std::size_t n) const noexcept { return pending && inside(p, n); }
+  // For sgd_update: true to unscale, false to take the gradients as they are; throws for a
+  // part of the bound gradients while they are scaled.
+  bool unscale_in_update(const float* p, std::size_t n) const {
+    if (!pending || !overlaps(p, n)) return false;
+    if (whole(p, n)) return true;
+    throw std::logic_error("cnnzoo: sgd_update on part of the bound gradient buffer (" + std::to_string(n) + " of " +
+                           std::to_string(count) + " values) while it carries the fp16 loss scale: update the "
+                           "whole buffer in one call");
+  }
 };
 
 // What a device step reads and writes in policy memory (cuda::enable_device_steps).

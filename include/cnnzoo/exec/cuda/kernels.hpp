@@ -9,6 +9,7 @@
 #error "cnnzoo: <cnnzoo/exec/cuda/kernels.hpp> holds device code: include it from one .cu file compiled by nvcc"
 #endif
 #include "../cuda.hpp"
+#include "cudnn_version.hpp"
 
 #define CNNZOO_CUDA_POLICY_INTERNAL
 #include "detail_context.hpp"
@@ -17,7 +18,10 @@
 #undef CNNZOO_CUDA_POLICY_INTERNAL
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 
@@ -25,11 +29,29 @@ namespace cnnzoo::exec {
 
 // ---- lifetime -------------------------------------------------------------------------------------------
 
+namespace cuda_detail {
+// The cuDNN this process loaded, checked once per process (cudnn_version.hpp): another major
+// version is refused; an older minor than the headers is refused under
+// cuda_options::require_supported_cudnn or CNNZOO_CUDNN_STRICT=1, else named in one warning.
+inline void check_cudnn_library(bool strict) {
+  static const cudnn_versions v = cudnn_library();
+  if (v.supported()) return;
+  const char* env = std::getenv("CNNZOO_CUDNN_STRICT");
+  if (!v.same_major() || strict || (env && std::string(env) == "1"))
+    throw cuda_error("cnnzoo: " + v.describe());
+  static std::once_flag warned;
+  std::call_once(warned, [] { std::fprintf(stderr, "cnnzoo: warning: %s\n", v.describe().c_str()); });
+}
+}  // namespace cuda_detail
+
 template <class P>
 cuda<P>::cuda(cuda_options options) : options_(options) {
   const std::string why = cuda_unavailable_reason();
   if (!why.empty()) throw cuda_error(std::string("cnnzoo: ") + std::string(name) + " policy: no usable CUDA device (" + why + ")");
   if (options.workspace_limit == 0) throw std::invalid_argument("cnnzoo: cuda_options::workspace_limit must be positive");
+  if (!std::is_same_v<P, fp32> && options.tf32)
+    throw std::invalid_argument("cnnzoo: cuda_options::tf32 applies to cuda<fp32> only (16-bit precisions use tensor cores anyway)");
+  cuda_detail::check_cudnn_library(options.require_supported_cudnn);
   ctx_ = std::make_unique<cuda_detail::context<P>>(options_);
   stream_ = ctx_->stream;
 }
@@ -58,6 +80,7 @@ void cuda<P>::bind_parameters(W* params, W* grads, std::size_t count) {
   c.grads = grads;
   c.count = count;
   c.stale = true;
+  c.scaled = cuda_detail::scaled_gradients{grads, count, false};
   if constexpr (cuda_detail::context<P>::half_precision)
     c.work = buffer<T>(count, stream_, "the compute-dtype copy of the parameters");
 }
@@ -70,6 +93,11 @@ void cuda<P>::parameters_changed() const noexcept {
 template <class P>
 void cuda<P>::note_parameter_write(const W* dst, std::size_t count) const noexcept {
   if (ctx_->overlaps_params(dst, count)) ctx_->stale = true;
+}
+
+template <class P>
+std::size_t cuda<P>::algorithm_searches() {
+  return cuda_detail::algo_cache::instance().searches();
 }
 
 template <class P>
@@ -409,7 +437,7 @@ double cuda<P>::softmax_cross_entropy(int n, int classes, const T* logits, const
   const loss_scale_state* ls = nullptr;
   if constexpr (context<P>::loss_scaling) {
     ls = c.ls.data();
-    c.scaled_gradients_pending = true;
+    c.scaled.pending = true;
   }
   launch_each(stream_, static_cast<index_t>(n),
               softmax_xent_fn<T>{static_cast<index_t>(classes), 1.0 / n, logits, targets, dlogits, rows, ls},
@@ -432,9 +460,10 @@ double cuda<P>::sum_of_squares_impl(std::size_t count, const void* x, bool is_we
   c.host_reduce.resize(blocks);
   transfer(c.host_reduce.data(), part, sizeof(double) * blocks, cudaMemcpyDeviceToHost, "sum_of_squares");
   double total = std::accumulate(c.host_reduce.begin(), c.host_reduce.end(), 0.0);
-  // fp16: gradients still carry the loss scale until sgd_update divides it out; report them unscaled.
+  // fp16: the bound gradients carry the loss scale until sgd_update divides it out; report them
+  // unscaled. Other buffers are summed as they are.
   if constexpr (context<P>::loss_scaling)
-    if (is_weight && c.scaled_gradients_pending && x == c.grads) {
+    if (is_weight && c.scaled.carries_scale(static_cast<const float*>(x), count)) {
       const double s = loss_scale();
       total /= s * s;
     }
@@ -466,7 +495,7 @@ void cuda<P>::sgd_launch(std::size_t count, W* w, const W* grad, W* velocity, co
   }
   loss_scale_state* ls = nullptr;
   if constexpr (context<P>::loss_scaling) {
-    if (c.scaled_gradients_pending) {
+    if (c.scaled.unscale_in_update(grad, count)) {
       ls = c.ls.data();
       launch_each(stream_, count, nonfinite_check_fn{grad, ls}, "sgd_update (gradient check)");
     }
@@ -480,7 +509,7 @@ void cuda<P>::sgd_launch(std::size_t count, W* w, const W* grad, W* velocity, co
                 loss_scale_update_fn{ls, options_.loss_scale_growth_interval, options_.dynamic_loss_scale,
                                      device_step ? c.step_state() : nullptr},
                 "sgd_update (loss scale)");
-    c.scaled_gradients_pending = false;
+    c.scaled.pending = false;
   }
 }
 
@@ -580,7 +609,7 @@ void cuda<P>::loss_and_accuracy(int n, int classes, const T* logits, const T* ta
   const loss_scale_state* ls = nullptr;
   if constexpr (context<P>::loss_scaling) {
     ls = c.ls.data();
-    c.scaled_gradients_pending = true;
+    c.scaled.pending = true;
   }
   launch_each(stream_, static_cast<index_t>(n),
               softmax_xent_fn<T>{static_cast<index_t>(classes), 1.0 / n, logits, targets, dlogits, rows, ls, labels,
@@ -603,7 +632,7 @@ void cuda<P>::sgd_update_device(std::size_t count, W* w, const W* grad, W* veloc
     launch_sum_of_squares(stream_, grad, count, blocks, part);
     const loss_scale_state* ls = nullptr;
     if constexpr (context<P>::loss_scaling)
-      if (c.scaled_gradients_pending) ls = c.ls.data();
+      if (c.scaled.carries_scale(grad, count)) ls = c.ls.data();
     launch_each(stream_, 1, clip_scale_fn{blocks, part, clip_norm, ls, c.step.data()}, "sgd_update (clipping)");
   }
   sgd_launch(count, w, grad, velocity, decay_mask, 0.0, momentum, weight_decay, nesterov, 1.0, true, clip);
