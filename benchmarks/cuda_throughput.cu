@@ -110,7 +110,7 @@ void graph_step(benchmark::State& state) {
   for (auto& p : pixels) p = static_cast<std::uint8_t>(g.below(256));
   const std::vector<float> norm{127.5f, 1 / 64.0f, 127.5f, 1 / 64.0f, 127.5f, 1 / 64.0f};
   steps.set_images(pixels, norm);
-  std::vector<std::vector<data::image_recipe>> recipes(4, std::vector<data::image_recipe>(static_cast<std::size_t>(batch)));
+  std::vector<std::vector<ops::image_recipe>> recipes(4, std::vector<ops::image_recipe>(static_cast<std::size_t>(batch)));
   for (std::size_t b = 0; b < 4; ++b)
     for (std::size_t i = 0; i < recipes[b].size(); ++i) recipes[b][i].source = static_cast<std::uint32_t>(b * batch + i);
   std::vector<std::uint8_t> labels(static_cast<std::size_t>(batch));
@@ -129,7 +129,7 @@ void graph_step(benchmark::State& state) {
     steps.queue(recipes[step % 4], targets, labels, step, 0.05);
     ++step;
   }
-  const train::step_totals t = steps.take();
+  const ops::step_totals t = steps.take();
   report<net_t>(state, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), batch,
                 t.mean_loss());
   state.SetLabel(std::string(net.policy().math_mode()) + "; " + steps.status());

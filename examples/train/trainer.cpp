@@ -308,7 +308,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       ++progress.step;
       // The totals are read every few steps (every step on the CPU): on a GPU each read waits for it.
       if ((s + 1) % net->steps_between_reads() == 0 || s + 1 == steps_per_epoch) {
-        const train::step_totals t = net->take_step_totals();
+        const ops::step_totals t = net->take_step_totals();
         if (t.bad_steps > 0) {
           const std::int64_t bad = t.first_bad_step;
           stop_non_finite("the loss became " + std::string(std::isnan(t.first_bad_loss) ? "NaN" : "infinite") +

@@ -7,14 +7,16 @@
 #include <stdexcept>
 #include <string>
 
+#include <cnnzoo/core/error.hpp>
+
 #include "recipe.hpp"
 
 namespace cnnzoo::trainer {
 
 // A run that cannot continue: bad flags, NaN loss. Carries the exit code to use.
-class train_error : public std::runtime_error {
+class train_error : public cnnzoo::error {
 public:
-  train_error(const std::string& what, int exit_code) : std::runtime_error(what), code(exit_code) {}
+  train_error(const std::string& what, int exit_code) : cnnzoo::error(what), code(exit_code) {}
   int code;
 };
 

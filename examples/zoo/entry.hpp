@@ -54,7 +54,7 @@ public:
       norm_.assign(norm.begin(), norm.end());
     }
   }
-  void queue_step(std::span<const data::image_recipe> recipes, std::span<const float> targets,
+  void queue_step(std::span<const ops::image_recipe> recipes, std::span<const float> targets,
                   std::span<const std::uint8_t> labels, std::int64_t step) override {
     if constexpr (device_step_policy<P>) {
       stepper().queue(recipes, targets, labels, step, net_.optimizer().lr);
@@ -69,7 +69,7 @@ public:
                                     " target values, capacity " + std::to_string(net_.batch_capacity()));
       constexpr shape in = net_t::input_shape;
       data::check_recipes(recipes, pixels_.size() / in.size());
-      net_.policy().render_batch(data::render_geometry{in.c, in.h, in.w}, n, recipes.data(), pixels_.data(),
+      net_.policy().render_batch(ops::render_geometry{in.c, in.h, in.w}, n, recipes.data(), pixels_.data(),
                                  norm_.data(), net_.input());
       targets_.assign(targets.begin(), targets.end());
       const double loss = net_.train_step_on_input(targets_.data(), n);
@@ -92,9 +92,9 @@ public:
       }
     }
   }
-  train::step_totals take_step_totals() override {
+  ops::step_totals take_step_totals() override {
     if constexpr (device_step_policy<P>) return stepper().take();
-    else return std::exchange(totals_, train::step_totals{});
+    else return std::exchange(totals_, ops::step_totals{});
   }
   int steps_between_reads() const override { return device_step_policy<P> ? 25 : 1; }
   std::string step_status() const override {
@@ -141,7 +141,7 @@ private:
   // CPU: the training images and the step totals on the host.
   std::vector<std::uint8_t> pixels_;
   std::vector<float> norm_;
-  train::step_totals totals_;
+  ops::step_totals totals_;
   std::unique_ptr<stepper_t> stepper_;
 };
 

@@ -13,11 +13,11 @@
 #include <vector>
 
 #include <cnnzoo/core/rng.hpp>
-#include <cnnzoo/data/render.hpp>
+#include <cnnzoo/ops/render.hpp>
 #include <cnnzoo/graph/model.hpp>
 #include <cnnzoo/graph/part.hpp>
 #include <cnnzoo/train/sgd.hpp>
-#include <cnnzoo/train/step_totals.hpp>
+#include <cnnzoo/ops/step_totals.hpp>
 
 namespace cnnzoo::zoo {
 
@@ -45,10 +45,10 @@ public:
   // device renders the batch (a GPU kernel on CUDA). On CUDA queue_step returns without waiting
   // for the GPU (the steps are CUDA graphs); on the CPU it runs the step at once.
   virtual void set_training_images(std::span<const std::uint8_t> pixels, std::span<const float> norm) = 0;
-  virtual void queue_step(std::span<const data::image_recipe> recipes, std::span<const float> targets,
+  virtual void queue_step(std::span<const ops::image_recipe> recipes, std::span<const float> targets,
                           std::span<const std::uint8_t> labels, std::int64_t step) = 0;
   // Loss, accuracy and non-finite steps since the last call (waits for queued steps).
-  virtual train::step_totals take_step_totals() = 0;
+  virtual ops::step_totals take_step_totals() = 0;
   // How many queue_step calls to let pass between reads of the totals: 1 on the CPU, where
   // reading is free; more on a GPU, where every read waits for it.
   virtual int steps_between_reads() const = 0;

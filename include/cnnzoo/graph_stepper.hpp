@@ -11,7 +11,7 @@
 //   cnnzoo::graph_stepper steps(net);                  // net: network<M, exec::cuda<bf16>>
 //   steps.set_images(train_set.pixels, data::render_norm(stats));
 //   for (...) steps.queue(plan.recipes, plan.targets, plan.labels, step_number, lr);
-//   const train::step_totals t = steps.take();                // loss, accuracy, non-finite steps
+//   const ops::step_totals t = steps.take();                // loss, accuracy, non-finite steps
 //
 // A graph is captured again when the optimiser settings or run options it baked in change, or
 // when the policy reallocated scratch memory (the graph holds addresses). A capture that fails
@@ -28,7 +28,7 @@
 #include "data/batch_plan.hpp"
 #include "exec/cuda.hpp"
 #include "graph/network.hpp"
-#include "train/step_totals.hpp"
+#include "ops/step_totals.hpp"
 
 namespace cnnzoo {
 
@@ -44,7 +44,7 @@ public:
   explicit graph_stepper(Net& net, bool use_graphs = true) : net_(net), use_graphs_(use_graphs) {
     net_.policy().enable_device_steps();
     labels_ = net_.policy().template allocate<std::uint8_t>(static_cast<std::size_t>(net_.batch_capacity()));
-    recipes_ = net_.policy().template allocate<data::image_recipe>(static_cast<std::size_t>(net_.batch_capacity()));
+    recipes_ = net_.policy().template allocate<ops::image_recipe>(static_cast<std::size_t>(net_.batch_capacity()));
   }
 
   // The training images (8-bit CHW, the data set's bytes) and data::render_norm's table, copied
@@ -65,7 +65,7 @@ public:
 
   // Queues one step on the batch the recipes describe (data::plan_batch), with soft targets
   // (n x classes) and true labels; `step` numbers it in the totals, `lr` is its learning rate.
-  void queue(std::span<const data::image_recipe> recipes, std::span<const float> targets,
+  void queue(std::span<const ops::image_recipe> recipes, std::span<const float> targets,
              std::span<const std::uint8_t> labels, std::int64_t step, double lr) {
     const int n = static_cast<int>(recipes.size());
     if (image_count_ == 0) throw std::logic_error("cnnzoo: graph_stepper::queue before set_images");
@@ -86,7 +86,7 @@ public:
 
     const auto body = [&] {
       constexpr shape in = Net::input_shape;
-      p.render_batch(data::render_geometry{in.c, in.h, in.w}, n, recipes_.data(), pixels_.data(), norm_.data(),
+      p.render_batch(ops::render_geometry{in.c, in.h, in.w}, n, recipes_.data(), pixels_.data(), norm_.data(),
                      net_.input());
       net_.train_step_device(n, labels_.data());
     };
@@ -121,7 +121,7 @@ public:
   }
 
   // Waits for the queued steps and returns their totals, resetting them.
-  train::step_totals take() { return net_.policy().take_step_totals(); }
+  ops::step_totals take() { return net_.policy().take_step_totals(); }
 
   // One line per batch size: how its steps ran.
   std::string status() const {
@@ -163,7 +163,7 @@ private:
   bool use_graphs_;
   typename policy::template buffer<std::uint8_t> pixels_, labels_;
   typename policy::template buffer<float> norm_;
-  typename policy::template buffer<data::image_recipe> recipes_;
+  typename policy::template buffer<ops::image_recipe> recipes_;
   std::size_t image_count_ = 0;
   std::vector<T> targets_;
   std::map<int, slot> graphs_;

@@ -247,7 +247,7 @@ TEST_CASE("cuda functors: the augmentation kernel renders the Eigen policy's bat
   const std::vector<std::size_t> idx{5, 0, 11, 3, 3, 7};
   const data::batch_plan plan = data::plan_batch(idx, set.labels, cfg, 10, 0.1f, 0.4, g);
   const std::vector<float> norm = data::render_norm(data::channel_stats(set));
-  const data::render_geometry geo{};
+  const ops::render_geometry geo{};
   const std::size_t count = idx.size() * data::cifar10_image_bytes;
   std::vector<float> expect(count), got(count);
   exec::eigen<float>{}.render_batch(geo, int(idx.size()), plan.recipes.data(), set.pixels.data(), norm.data(),

@@ -44,7 +44,7 @@ struct fixture {
   }
   std::vector<float> host_images(const data::batch_plan& p) const {
     std::vector<float> x(p.recipes.size() * data::cifar10_image_bytes);
-    data::render_host(p.recipes, set.pixels, norm, data::render_geometry{}, x);
+    data::render_host(p.recipes, set.pixels, norm, ops::render_geometry{}, x);
     return x;
   }
 };
@@ -87,7 +87,7 @@ TEMPLATE_TEST_CASE("graph_stepper: device steps update the parameters as host-dr
       loss_sum += host.train_step_soft(x.data(), t.data(), batch) * batch;
       stepper.queue(p.recipes, p.targets, p.labels, s, 0.05);
     }
-    const train::step_totals totals = stepper.take();
+    const ops::step_totals totals = stepper.take();
     CHECK(totals.steps == steps);
     CHECK(totals.bad_steps == 0);
     CHECK(totals.images == std::size_t(batch) * steps);
@@ -114,7 +114,7 @@ TEMPLATE_TEST_CASE("graph_stepper: graph replays match the same steps launched e
     a.queue(p.recipes, p.targets, p.labels, s, 0.05 / (1 + s));
     b.queue(p.recipes, p.targets, p.labels, s, 0.05 / (1 + s));
   }
-  const train::step_totals ta = a.take(), tb = b.take();
+  const ops::step_totals ta = a.take(), tb = b.take();
   INFO(b.status());
   CHECK(b.status().find("graph replays") != std::string::npos);
   CHECK(b.status().find("failed") == std::string::npos);
@@ -140,7 +140,7 @@ TEST_CASE("graph_stepper: a non-finite loss leaves the parameters alone and is r
   std::vector<float> poisoned = f.plans[1].targets;
   poisoned[3] = NAN;
   stepper.queue(f.plans[1].recipes, poisoned, f.plans[1].labels, 41, 0.05);
-  const train::step_totals t = stepper.take();
+  const ops::step_totals t = stepper.take();
   CHECK(t.bad_steps == 1);
   CHECK(t.first_bad_step == 41);
   CHECK(std::isnan(t.first_bad_loss));

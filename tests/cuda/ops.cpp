@@ -13,13 +13,13 @@
 
 using namespace cnnzoo;
 using namespace cnnzoo::testing::gpu;
-using exec::activation;
-using exec::pool_kind;
+using ops::activation;
+using ops::pool_kind;
 
 namespace {
-exec::conv_geometry conv_case(int n, int c, int h, int w, int k, int kh, int kw, int s, int ph, int pw, int d, int groups,
+ops::conv_geometry conv_case(int n, int c, int h, int w, int k, int kh, int kw, int s, int ph, int pw, int d, int groups,
                               bool bias) {
-  exec::conv_geometry g{n, c, h, w, k, kh, kw, s, s, ph, pw, d, d, groups, 0, 0, bias};
+  ops::conv_geometry g{n, c, h, w, k, kh, kw, s, s, ph, pw, d, d, groups, 0, 0, bias};
   g.oh = (h + 2 * ph - d * (kh - 1) - 1) / s + 1;
   g.ow = (w + 2 * pw - d * (kw - 1) - 1) / s + 1;
   return g;
@@ -31,7 +31,7 @@ TEMPLATE_TEST_CASE("cuda policy: conv2d forward and backward match the CPU", "[c
   env<TestType> e;
   using tol = tolerance<TestType>;
   using T = typename env<TestType>::T;
-  const exec::conv_geometry cases[] = {
+  const ops::conv_geometry cases[] = {
       conv_case(2, 8, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, false),   // 3x3 same
       conv_case(3, 16, 10, 10, 8, 3, 3, 2, 1, 1, 1, 1, true),  // strided, bias
       conv_case(2, 16, 8, 8, 32, 1, 1, 2, 0, 0, 1, 1, true),   // 1x1 projection shortcut
@@ -68,7 +68,7 @@ TEMPLATE_TEST_CASE("cuda policy: conv2d forward and backward match the CPU", "[c
 
 TEST_CASE("cuda policy: a convolution geometry is searched once per process", "[cuda][gpu][conv]") {
   // A geometry no other test uses, so the first policy's search is this test's own.
-  const exec::conv_geometry g{3, 5, 11, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 11, 9, false};
+  const ops::conv_geometry g{3, 5, 11, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 11, 9, false};
   const auto run_once = [&] {
     env<fp32> e;
     auto x = e.act(random_vector(3 * 5 * 11 * 9, 71)), y = e.zeros(3 * 6 * 11 * 9), dy = e.act(random_vector(3 * 6 * 11 * 9, 72));
@@ -93,8 +93,8 @@ TEMPLATE_TEST_CASE("cuda policy: batch_norm matches the CPU in training and infe
   env<TestType> e;
   using tol = tolerance<TestType>;
   using T = typename env<TestType>::T;
-  for (const auto& g : {exec::batch_norm_geometry{4, 16, 49, 1e-5, 0.1}, exec::batch_norm_geometry{32, 24, 1, 1e-3, 0.01},
-                        exec::batch_norm_geometry{64, 8, 256, 1e-5, 0.1}}) {
+  for (const auto& g : {ops::batch_norm_geometry{4, 16, 49, 1e-5, 0.1}, ops::batch_norm_geometry{32, 24, 1, 1e-3, 0.01},
+                        ops::batch_norm_geometry{64, 8, 256, 1e-5, 0.1}}) {
     for (bool training : {true, false}) {
       INFO("batch_norm n=" << g.n << " c=" << g.c << " hw=" << g.hw << (training ? " training" : " inference"));
       const std::size_t count = std::size_t(g.n) * g.c * g.hw;
@@ -136,7 +136,7 @@ TEMPLATE_TEST_CASE("cuda policy: activations, pooling and global pooling match t
     auto xd = e.act(x), dyd = e.act(dy), yd = e.zeros(n), dxd = e.zeros(n);
     for (activation a : {activation::identity, activation::relu, activation::relu6, activation::sigmoid,
                          activation::hard_sigmoid, activation::swish, activation::hard_swish}) {
-      INFO(exec::activation_name(a));
+      INFO(ops::activation_name(a));
       e.dev.activation_forward(a, n, xd.data(), yd.data());
       e.dev.activation_backward(a, n, xd.data(), yd.data(), dyd.data(), dxd.data());
       vec y(n), dx(n);
@@ -148,9 +148,9 @@ TEMPLATE_TEST_CASE("cuda policy: activations, pooling and global pooling match t
     }
   }
   SECTION("window pooling") {
-    for (const auto& g : {exec::pool_geometry{4, 6, 8, 8, 2, 2, 2, 2, 0, 0, 4, 4},
-                          exec::pool_geometry{3, 5, 9, 9, 3, 3, 2, 2, 1, 1, 5, 5},
-                          exec::pool_geometry{2, 4, 8, 8, 3, 3, 1, 1, 1, 1, 8, 8}}) {
+    for (const auto& g : {ops::pool_geometry{4, 6, 8, 8, 2, 2, 2, 2, 0, 0, 4, 4},
+                          ops::pool_geometry{3, 5, 9, 9, 3, 3, 2, 2, 1, 1, 5, 5},
+                          ops::pool_geometry{2, 4, 8, 8, 3, 3, 1, 1, 1, 1, 8, 8}}) {
       const std::size_t in = std::size_t(g.n) * g.c * g.h * g.w, out = std::size_t(g.n) * g.c * g.oh * g.ow;
       const vec x = rounded<T>(random_vector(in, 13)), dy = rounded<T>(random_vector(out, 14));
       auto xd = e.act(x), dyd = e.act(dy), yd = e.zeros(out), dxd = e.zeros(in);
@@ -235,7 +235,7 @@ TEMPLATE_TEST_CASE("cuda policy: elementwise ops, channel blocks and dropout mat
   CNNZOO_CHECK_REL("multiply", e.get(yd), y, tol::elementwise);
 
   SECTION("copy_channels, plain and accumulating") {
-    const exec::channel_copy blk{3, 20, 6, 2, 9, 5, 4};
+    const ops::channel_copy blk{3, 20, 6, 2, 9, 5, 4};
     const vec src = rounded<T>(random_vector(3 * 6 * 20, 33)), dst0 = rounded<T>(random_vector(3 * 9 * 20, 34));
     auto sd = e.act(src);
     for (bool acc : {false, true}) {
@@ -279,9 +279,9 @@ TEMPLATE_TEST_CASE("cuda policy: augmentation on the GPU renders the CPU's batch
   auto recipes = e.put(plan.recipes);
   auto normd = e.put(norm);
   auto out = e.zeros(count);
-  e.dev.render_batch(data::render_geometry{}, n, recipes.data(), pixels.data(), normd.data(), out.data());
+  e.dev.render_batch(ops::render_geometry{}, n, recipes.data(), pixels.data(), normd.data(), out.data());
   vec expect(count);
-  e.cpu.render_batch(data::render_geometry{}, n, plan.recipes.data(), set.pixels.data(), norm.data(), expect.data());
+  e.cpu.render_batch(ops::render_geometry{}, n, plan.recipes.data(), set.pixels.data(), norm.data(), expect.data());
   CNNZOO_CHECK_REL("render_batch", e.get(out), expect, tol::elementwise);
 }
 
@@ -336,8 +336,8 @@ TEMPLATE_TEST_CASE("cuda policy: channel shuffle, broadcast scaling, masks, chan
   e.dev.bernoulli_mask(64, 0.25f, true, 1234, md.data());
   e.cpu.bernoulli_mask(64, 0.25f, true, 1234, m.data());
   CNNZOO_CHECK_REL("bernoulli mask", e.get(md), m, tol::elementwise);
-  for (const exec::softmax_geometry g : {exec::softmax_geometry{4, 1, 24, 49, exec::softmax_over::channels},
-                                         exec::softmax_geometry{4, 3, 8, 1, exec::softmax_over::groups}}) {
+  for (const ops::softmax_geometry g : {ops::softmax_geometry{4, 1, 24, 49, ops::softmax_over::channels},
+                                         ops::softmax_geometry{4, 3, 8, 1, ops::softmax_over::groups}}) {
     const std::size_t total = std::size_t(g.n) * g.groups * g.c * g.hw;
     const vec z = rounded<T>(random_vector(total, 66, 2.0));
     auto zd = e.act(z), pd = e.zeros(total), dxd = e.zeros(total);
@@ -475,7 +475,7 @@ TEST_CASE("cuda policy: failures name the op, the shapes and the sizes", "[cuda]
     CHECK_THAT(e.what(), Catch::Contains("out of memory") && Catch::Contains("MiB"));
   }
   // A geometry whose output size the layer got wrong.
-  exec::conv_geometry g{1, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 7, 7, false};
+  ops::conv_geometry g{1, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 7, 7, false};
   auto x = dev.allocate<__nv_bfloat16>(3 * 64), y = dev.allocate<__nv_bfloat16>(4 * 64);
   auto w = dev.allocate<float>(4 * 27);
   CHECK_THROWS_WITH(dev.conv2d_forward(g, x.data(), w.data(), nullptr, y.data()), Catch::Contains("conv2d 1x3x8x8"));

@@ -242,13 +242,13 @@ TEST_CASE("policy elementwise and channel-block ops", "[graph][combinators]") {
 
   // Two images of a 2-channel, 2-pixel source into channels 1..2 of a 4-channel destination.
   std::vector<double> src{1, 2, 3, 4, 5, 6, 7, 8}, dst(16, 0.0);
-  const exec::channel_copy into{2, 2, 2, 0, 4, 1, 2};
+  const ops::channel_copy into{2, 2, 2, 0, 4, 1, 2};
   p.copy_channels(into, src.data(), dst.data(), false);
   CHECK(dst == std::vector<double>{0, 0, 1, 2, 3, 4, 0, 0, 0, 0, 5, 6, 7, 8, 0, 0});
   p.copy_channels(into, src.data(), dst.data(), true);
   CHECK(dst == std::vector<double>{0, 0, 2, 4, 6, 8, 0, 0, 0, 0, 10, 12, 14, 16, 0, 0});
   // And back out of it.
   std::vector<double> back(8, -1.0);
-  p.copy_channels(exec::channel_copy{2, 2, 4, 1, 2, 0, 2}, dst.data(), back.data(), false);
+  p.copy_channels(ops::channel_copy{2, 2, 4, 1, 2, 0, 2}, dst.data(), back.data(), false);
   CHECK(back == std::vector<double>{2, 4, 6, 8, 10, 12, 14, 16});
 }

@@ -17,17 +17,17 @@ namespace {
 
 struct act_case {
   const char* name;
-  exec::activation op;
+  ops::activation op;
   ref::act def;
 };
 
 const act_case cases[] = {
-    {"relu", exec::activation::relu, ref::act::relu},
-    {"relu6", exec::activation::relu6, ref::act::relu6},
-    {"sigmoid", exec::activation::sigmoid, ref::act::sigmoid},
-    {"hard_sigmoid", exec::activation::hard_sigmoid, ref::act::hard_sigmoid},
-    {"swish", exec::activation::swish, ref::act::swish},
-    {"hard_swish", exec::activation::hard_swish, ref::act::hard_swish},
+    {"relu", ops::activation::relu, ref::act::relu},
+    {"relu6", ops::activation::relu6, ref::act::relu6},
+    {"sigmoid", ops::activation::sigmoid, ref::act::sigmoid},
+    {"hard_sigmoid", ops::activation::hard_sigmoid, ref::act::hard_sigmoid},
+    {"swish", ops::activation::swish, ref::act::swish},
+    {"hard_swish", ops::activation::hard_swish, ref::act::hard_swish},
 };
 
 // Values spread over [-10, 10], so every piece (x < -3, -3..0, 0..3, 3..6, x > 6) is hit many
@@ -67,12 +67,12 @@ void check_op(const act_case& a) {
 TEST_CASE("activations: values at landmarks", "[layers][activation]") {
   exec::eigen<double> pol;
   const std::vector<double> x{-7, -3, -1.5, 0, 1.5, 3, 6, 8};
-  auto run = [&](exec::activation a) {
+  auto run = [&](ops::activation a) {
     std::vector<double> y(x.size());
     pol.activation_forward(a, x.size(), x.data(), y.data());
     return y;
   };
-  using A = exec::activation;
+  using A = ops::activation;
   CHECK(run(A::relu) == std::vector<double>{0, 0, 0, 0, 1.5, 3, 6, 8});
   CHECK(run(A::relu6) == std::vector<double>{0, 0, 0, 0, 1.5, 3, 6, 6});
   const auto hs = run(A::hard_sigmoid);   // relu6(x + 3) / 6, MobileNetV3's form

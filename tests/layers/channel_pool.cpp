@@ -13,7 +13,7 @@
 #include "support/gradcheck.hpp"
 
 using namespace cnnzoo;
-using exec::pool_kind;
+using ops::pool_kind;
 
 static_assert(bind_t<channel_mean, shape{7, 5, 3}>::out == shape{1, 5, 3});
 static_assert(bind_t<concat<channel_mean, channel_max>, shape{7, 5, 3}>::out == shape{2, 5, 3});

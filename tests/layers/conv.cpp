@@ -32,7 +32,7 @@ ref::conv_params reference_params(const conv_case& t) {
   return p;
 }
 
-exec::conv_geometry geometry(const ref::conv_params& p, bool bias) {
+ops::conv_geometry geometry(const ref::conv_params& p, bool bias) {
   return {p.n, p.c, p.h, p.w, p.k, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.groups, p.out_h(), p.out_w(), bias};
 }
 
@@ -88,7 +88,7 @@ const ref::conv_params unequal[] = {
 template <class T>
 void check_params(const ref::conv_params& p, bool bias) {
   const conv_case t{"", p.n, p.c, p.h, p.w, p.k, p.kh, p.kw, p.sh, p.sw, 1, p.groups, false, bias};
-  const exec::conv_geometry g = geometry(p, t.bias);
+  const ops::conv_geometry g = geometry(p, t.bias);
   const ref::vec x = ref::random_vector(p.in_count(), 1);
   const ref::vec w = ref::random_vector(p.weight_count(), 2, 0.5);
   const ref::vec b = t.bias ? ref::random_vector(static_cast<std::size_t>(p.k), 3) : ref::vec{};

@@ -50,7 +50,7 @@ void check_case(const bn_case& t) {
              beta = rounded_t<T>(ref::random_vector(c, 3)), rm0 = rounded_t<T>(ref::random_vector(c, 4)),
              rv0 = rounded_t<T>(positive(c, 5)), dyt = rounded_t<T>(ref::random_vector(count, 6));
   const ref::vec xd = as_double(xt), gd = as_double(gamma), bd = as_double(beta), dyd = as_double(dyt);
-  const exec::batch_norm_geometry g{t.n, t.c, t.hw, t.eps, t.momentum};
+  const ops::batch_norm_geometry g{t.n, t.c, t.hw, t.eps, t.momentum};
   const double tol = sizeof(T) == 8 ? 1e-11 : (t.mean_offset != 0 ? 5e-4 : 1e-4);
   const T nan = std::numeric_limits<T>::quiet_NaN();
   exec::eigen<T> pol;

@@ -38,13 +38,13 @@ ref::pool_params params_of(const pool_case& t) {
 template <class T>
 void check_case(const pool_case& t, bool max) {
   const ref::pool_params p = params_of(t);
-  const exec::pool_geometry g{p.n, p.c, p.h, p.w, p.size, p.size, p.stride, p.stride, p.pad, p.pad, p.out_h(), p.out_w()};
+  const ops::pool_geometry g{p.n, p.c, p.h, p.w, p.size, p.size, p.stride, p.stride, p.pad, p.pad, p.out_h(), p.out_w()};
   const std::size_t in = static_cast<std::size_t>(p.n) * p.c * p.h * p.w;
   const std::size_t out = static_cast<std::size_t>(p.n) * p.c * p.out_h() * p.out_w();
   const std::vector<T> x = ref::cast<T>(ref::random_vector(in, 1)), dy = ref::cast<T>(ref::random_vector(out, 2));
   const ref::vec xd(x.begin(), x.end()), dyd(dy.begin(), dy.end());
   const double tol = sizeof(T) == 8 ? 1e-14 : 1e-6;
-  const exec::pool_kind kind = max ? exec::pool_kind::max : exec::pool_kind::avg;
+  const ops::pool_kind kind = max ? ops::pool_kind::max : ops::pool_kind::avg;
   exec::eigen<T> pol;
   std::vector<T> y(out, std::numeric_limits<T>::quiet_NaN()), dx(in, std::numeric_limits<T>::quiet_NaN());
   pol.pool_forward(kind, g, x.data(), y.data());
@@ -59,7 +59,7 @@ void check_global(bool max, int n, int c, int hw) {
   const std::vector<T> x = ref::cast<T>(ref::random_vector(in, 3)), dy = ref::cast<T>(ref::random_vector(out, 4));
   const ref::vec xd(x.begin(), x.end()), dyd(dy.begin(), dy.end());
   const double tol = sizeof(T) == 8 ? 1e-14 : 1e-6;
-  const exec::pool_kind kind = max ? exec::pool_kind::max : exec::pool_kind::avg;
+  const ops::pool_kind kind = max ? ops::pool_kind::max : ops::pool_kind::avg;
   exec::eigen<T> pol;
   std::vector<T> y(out, std::numeric_limits<T>::quiet_NaN()), dx(in, std::numeric_limits<T>::quiet_NaN());
   pol.global_pool_forward(kind, n, c, hw, x.data(), y.data());
@@ -138,23 +138,23 @@ TEST_CASE("pool ops match the reference", "[layers][pool]") {
 TEST_CASE("average pooling excludes the padding from the count", "[layers][pool]") {
   // On a constant image every window's in-image mean is that constant, borders included.
   const ref::pool_params p{1, 2, 5, 7, 3, 2, 1};
-  const exec::pool_geometry g{1, 2, 5, 7, 3, 3, 2, 2, 1, 1, p.out_h(), p.out_w()};
+  const ops::pool_geometry g{1, 2, 5, 7, 3, 3, 2, 2, 1, 1, p.out_h(), p.out_w()};
   std::vector<double> x(70, 2.5), y(static_cast<std::size_t>(2 * p.out_h() * p.out_w()), 0.0);
-  exec::eigen<double>{}.pool_forward(exec::pool_kind::avg, g, x.data(), y.data());
+  exec::eigen<double>{}.pool_forward(ops::pool_kind::avg, g, x.data(), y.data());
   for (double v : y) CHECK(v == 2.5);
   // The corner window of a 3x3 / 1 same pool holds 4 pixels, so each gets a quarter of dy.
-  const exec::pool_geometry g1{1, 1, 3, 3, 3, 3, 1, 1, 1, 1, 3, 3};
+  const ops::pool_geometry g1{1, 1, 3, 3, 3, 3, 1, 1, 1, 1, 3, 3};
   std::vector<double> x1(9, 0.0), dy(9, 0.0), dx(9, -1.0);
   dy[0] = 1.0;
-  exec::eigen<double>{}.pool_backward(exec::pool_kind::avg, g1, x1.data(), dy.data(), dx.data());
+  exec::eigen<double>{}.pool_backward(ops::pool_kind::avg, g1, x1.data(), dy.data(), dx.data());
   CHECK(dx == std::vector<double>{0.25, 0.25, 0, 0.25, 0.25, 0, 0, 0, 0});
 }
 
 TEST_CASE("max pooling with padding never returns the padding", "[layers][pool]") {
   // All-negative input: a padded zero would win if padding took part.
-  const exec::pool_geometry g{1, 1, 3, 3, 3, 3, 2, 2, 1, 1, 2, 2};
+  const ops::pool_geometry g{1, 1, 3, 3, 3, 3, 2, 2, 1, 1, 2, 2};
   std::vector<double> x{-9, -8, -7, -6, -5, -4, -3, -2, -1}, y(4, 0.0);
-  exec::eigen<double>{}.pool_forward(exec::pool_kind::max, g, x.data(), y.data());
+  exec::eigen<double>{}.pool_forward(ops::pool_kind::max, g, x.data(), y.data());
   CHECK(y == std::vector<double>{-5, -4, -2, -1});
 }
 

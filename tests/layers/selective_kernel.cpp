@@ -15,7 +15,7 @@
 #include "support/gradcheck.hpp"
 
 using namespace cnnzoo;
-using exec::softmax_over;
+using ops::softmax_over;
 
 namespace {
 

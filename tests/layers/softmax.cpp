@@ -13,13 +13,13 @@
 #include "support/gradcheck.hpp"
 
 using namespace cnnzoo;
-using exec::softmax_over;
+using ops::softmax_over;
 
 namespace {
 // Index of element (i, group, ch, p) of an (n, groups * c, hw) NCHW tensor.
 int at(int i, int gr, int ch, int p, int groups, int c, int hw) { return ((i * groups + gr) * c + ch) * hw + p; }
 
-std::vector<double> naive(const exec::softmax_geometry& g, const std::vector<double>& x) {
+std::vector<double> naive(const ops::softmax_geometry& g, const std::vector<double>& x) {
   std::vector<double> y(x.size());
   for (int i = 0; i < g.n; ++i)
     for (int p = 0; p < g.hw; ++p) {
@@ -70,7 +70,7 @@ TEST_CASE("softmax op: naive values, rows sum to one, backward is y * (dy - <dy,
   exec::eigen<double> p;
   rng g(6);
   for (softmax_over over : {softmax_over::channels, softmax_over::groups}) {
-    const exec::softmax_geometry geo{2, 3, 4, 5, over};
+    const ops::softmax_geometry geo{2, 3, 4, 5, over};
     const std::size_t count = 2 * 3 * 4 * 5;
     std::vector<double> x(count), y(count), dy(count), dx(count), shifted(count), ys(count);
     for (double& v : x) v = 4 * g.normal();

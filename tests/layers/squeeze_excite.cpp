@@ -14,7 +14,7 @@
 #include "support/gradcheck.hpp"
 
 using namespace cnnzoo;
-using exec::activation;
+using ops::activation;
 
 namespace {
 

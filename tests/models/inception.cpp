@@ -28,7 +28,7 @@ struct tiny_v1 : inception_net<4, 0.4, inception_v1_block<2, 2, 3, 1, 2, 2>, inc
   static constexpr shape input{3, 8, 8};
 };
 struct tiny_v2 : inception_net<4, 0.4, inception_v2_block<2, 2, 3, 2, 3, 2>, inception_reduction<2, 3, 2, 2, padding::same>,
-                               inception_v2_block<2, 2, 2, 2, 3, 2, exec::pool_kind::max>> {
+                               inception_v2_block<2, 2, 2, 2, 3, 2, ops::pool_kind::max>> {
   static constexpr shape input{3, 8, 8};
 };
 struct tiny_v3 : inception_net<4, 0.4, inception_a_block<2, 2, 3, 2, 3, 2, 2>,

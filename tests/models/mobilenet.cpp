@@ -14,8 +14,8 @@ static_assert(keras_total<models::mobilenet_v3> == 4'214'298);
 static_assert(output_shape<models::mobilenet_v3> == shape{10, 1, 1});
 
 namespace {
-constexpr auto RE = exec::activation::relu6;
-constexpr auto HS = exec::activation::hard_swish;
+constexpr auto RE = ops::activation::relu6;
+constexpr auto HS = ops::activation::hard_swish;
 // Every block kind: ReLU6 + SE + residual, h-swish stride 2 without SE, h-swish + SE + residual.
 inline constexpr std::array<models::bneck_args, 3> tiny_blocks{{
     {8, 16, 3, 1, true, RE}, {12, 24, 3, 2, false, HS}, {12, 20, 5, 1, true, HS},

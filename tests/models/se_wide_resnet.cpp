@@ -21,9 +21,9 @@ namespace {
 // WRN-10-1 (one unit per stage at 16, 32, 64: SE hidden widths 1, 2, 4) with the SE-WideResNet
 // arguments otherwise: stem without bias, swish, dropout 0.2, SE with biases and swish.
 constexpr models::wide_resnet_args small_args{
-    .depth = 10, .widen = 1, .stem = 8, .stem_bias = false, .act = exec::activation::swish, .dropout = 0.2};
+    .depth = 10, .widen = 1, .stem = 8, .stem_bias = false, .act = ops::activation::swish, .dropout = 0.2};
 struct small_se_wide
-    : models::wide_resnet_net<small_args, squeeze_excite<se_args{.bias = true, .act = exec::activation::swish}>> {
+    : models::wide_resnet_net<small_args, squeeze_excite<se_args{.bias = true, .act = ops::activation::swish}>> {
   static constexpr shape input{3, 8, 8};
 };
 }  // namespace

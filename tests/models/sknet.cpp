@@ -17,14 +17,14 @@ static_assert(keras_total<models::sknet_paper> == keras_total<models::sknet>);
 
 namespace {
 // SK width 8 in 4 groups, z = 4, two stages (stride 1: 3x3 + dilated 3x3; stride 2: 3x3 + 5x5) on 8x8.
-template <exec::softmax_over Over>
+template <ops::softmax_over Over>
 struct small_sknet
     : models::sknet_net<models::sknet_args{.stem = 8, .width = 8, .groups = 4, .min_hidden = 4, .over = Over},
                         models::stage_depths<1, 1>> {
   static constexpr shape input{3, 8, 8};
 };
-using small_seed = small_sknet<exec::softmax_over::channels>;
-using small_paper = small_sknet<exec::softmax_over::groups>;
+using small_seed = small_sknet<ops::softmax_over::channels>;
+using small_paper = small_sknet<ops::softmax_over::groups>;
 }  // namespace
 
 TEST_CASE("SKNet: forward and backward at batch 2 on the CPU", "[models][sknet]") {

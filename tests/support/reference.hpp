@@ -3,7 +3,7 @@
 // plain loops straight from the definitions. They share nothing with the policies' kernels (no
 // im2col, no GEMM, no fused formulas), so agreeing with them means the kernels compute the
 // textbook function, not merely the same thing twice. NCHW throughout; parameter layouts are the
-// ones fixed in exec/geometry.hpp (conv weight [out][in / groups][kh][kw], dense weight [out][in]).
+// ones fixed in ops/geometry.hpp (conv weight [out][in / groups][kh][kw], dense weight [out][in]).
 //
 // Also here: random test data, a tolerance comparison with a readable failure message, and at the
 // end `probe`, which runs a model on the Eigen policy with the same data the reference gets.

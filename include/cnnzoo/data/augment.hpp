@@ -21,12 +21,14 @@
 #include <cnnzoo/core/rng.hpp>
 #include <cnnzoo/data/cifar10.hpp>
 
+#include "../core/error.hpp"
+
 namespace cnnzoo::data {
 
 // A bad argument to an augmentation (a shape that does not match the buffer, a negative size).
-class augment_error : public std::runtime_error {
+class augment_error : public cnnzoo::error {
 public:
-  using std::runtime_error::runtime_error;
+  using cnnzoo::error::error;
 };
 
 struct batch_shape {

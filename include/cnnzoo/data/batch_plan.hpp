@@ -1,7 +1,7 @@
 #pragma once
 // The host half of augmentation: per image, the random parameters of the seed's pipeline, drawn
 // from the rng in exactly the order augment_batch followed by mixup draws them. The policy that
-// trains renders the pixels from these recipes (render.hpp; the Eigen and CUDA policies'
+// trains renders the pixels from these recipes (ops/render.hpp; the Eigen and CUDA policies'
 // render_batch op), so the CPU and the GPU see the same augmented batch for the same rng state,
 // and a batch costs the GPU a few hundred bytes of upload instead of the images.
 //
@@ -13,9 +13,13 @@
 #include <vector>
 
 #include "augment.hpp"
-#include "render.hpp"
+#include "../ops/render.hpp"
 
 namespace cnnzoo::data {
+
+// A plan is a batch of render recipes, the op vocabulary's description of one augmented image.
+using ops::image_recipe;
+using ops::render_geometry;
 
 // A planned minibatch: one recipe per image and the soft targets (n x classes), label smoothing
 // and mixup applied.
@@ -128,7 +132,7 @@ inline void render_host(std::span<const image_recipe> recipes, std::span<const s
                         std::to_string(norm.size()) + " normalization values for " + std::to_string(recipes.size()) +
                         " images of " + std::to_string(image));
   check_recipes(recipes, pixels.size() / image);
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = render_value(recipes.data(), pixels.data(), norm.data(), g, i);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = ops::render_value(recipes.data(), pixels.data(), norm.data(), g, i);
 }
 
 }  // namespace cnnzoo::data

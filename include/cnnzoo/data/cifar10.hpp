@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "../core/error.hpp"
+
 namespace cnnzoo::data {
 
 inline constexpr int cifar10_channels = 3;
@@ -42,9 +44,9 @@ inline const std::array<std::string, 10>& cifar10_default_class_names() {
 }
 
 // Anything wrong with the data on disk. The message is meant to be printed as it is.
-class data_error : public std::runtime_error {
+class data_error : public cnnzoo::error {
 public:
-  using std::runtime_error::runtime_error;
+  using cnnzoo::error::error;
 };
 
 // A set of CIFAR-10 images in memory: `pixels` holds size() images of 3x32x32 bytes, CHW.

@@ -32,10 +32,7 @@
 #include <type_traits>
 
 #include "../core/dtype.hpp"
-#include "../data/render.hpp"
-#include "../train/step_totals.hpp"
-#include "geometry.hpp"
-#include "geometry_attention.hpp"
+#include "vocabulary.hpp"
 
 #ifdef CNNZOO_CUDA_POLICY_INTERNAL   // already inside kernels.hpp
 #include "cuda/detail_runtime.hpp"
@@ -161,7 +158,7 @@ public:
   void dropout_forward(std::size_t count, float rate, std::uint64_t key, const T* x, T* mask, T* y) const;
   void multiply(std::size_t count, const T* x, const T* m, T* y) const;
   // Augmentation on the GPU: see exec::eigen::render_batch. recipes, pixels and norm are device memory.
-  void render_batch(const data::render_geometry& g, int n, const data::image_recipe* recipes,
+  void render_batch(const ops::render_geometry& g, int n, const ops::image_recipe* recipes,
                     const std::uint8_t* pixels, const float* norm, T* out) const;
 
   // ---- channel permutations, broadcast scaling, Bernoulli masks (see exec::eigen) --------------------
@@ -215,7 +212,7 @@ public:
                          T* dlogits) const;
   void sgd_update_device(std::size_t count, W* w, const W* grad, W* velocity, const W* decay_mask, double momentum,
                          double weight_decay, bool nesterov, double clip_norm) const;
-  train::step_totals take_step_totals();
+  ops::step_totals take_step_totals();
   // Changes whenever scratch memory of a CUDA policy is reallocated: a graph captured before must
   // be captured again (it holds the old addresses).
   std::uint64_t memory_generation() const noexcept;

@@ -22,8 +22,7 @@
 #include <vector>
 
 #include "../core/rng.hpp"
-#include "../data/render.hpp"
-#include "geometry.hpp"
+#include "vocabulary.hpp"
 
 namespace cnnzoo::exec {
 
@@ -146,14 +145,14 @@ public:
     }
   }
   // The augmented, normalized input batch (n images, NCHW) from 8-bit images in policy memory and
-  // one recipe per image (data/batch_plan.hpp): the pixel half of augmentation, see data/render.hpp.
+  // one recipe per image (data/batch_plan.hpp): the pixel half of augmentation, see ops/render.hpp.
   // `norm` holds per channel 255 * mean and 1 / (255 * std).
-  void render_batch(const data::render_geometry& g, int n, const data::image_recipe* recipes,
+  void render_batch(const ops::render_geometry& g, int n, const ops::image_recipe* recipes,
                     const std::uint8_t* pixels, const float* norm, T* out) const {
     const dd count = static_cast<dd>(n) * g.c * g.h * g.w;
 #pragma omp parallel for schedule(static) if (count > eigen_detail::parallel_threshold)
     for (dd i = 0; i < count; ++i)
-      out[i] = static_cast<T>(data::render_value(recipes, pixels, norm, g, static_cast<std::uint64_t>(i)));
+      out[i] = static_cast<T>(ops::render_value(recipes, pixels, norm, g, static_cast<std::uint64_t>(i)));
   }
   // y = x * m elementwise (dropout's backward, and any fixed mask).
   void multiply(std::size_t count, const T* x, const T* m, T* y) const {
@@ -205,7 +204,7 @@ public:
                               bool accumulate) const {
     eigen_detail::scale_spatial_backward(n, c, hw, x, s, dy, dx, ds, accumulate);
   }
-  // Softmax over the channels of each group, or over the groups (geometry_attention.hpp).
+  // Softmax over the channels of each group, or over the groups (ops/attention.hpp).
   void softmax_forward(const softmax_geometry& g, const T* x, T* y) const {
     eigen_detail::softmax_forward(g, x, y);
   }

@@ -2,7 +2,7 @@
 // concat<B...>: branches that all see the same input, their outputs stacked along channels
 // (Inception modules, DenseNet's kept input, Fire's two expands). Branches must agree on height
 // and width. Layout: the branches' regions, the output, and an input-sized gradient buffer.
-#include "../exec/geometry.hpp"
+#include "../ops/geometry.hpp"
 #include "identity.hpp"
 #include "part_list.hpp"
 
@@ -29,10 +29,10 @@ struct concat_bound : part_defaults {
     return o;
   }();
 
-  static constexpr exec::channel_copy block(std::size_t i, int n, bool into_output) noexcept {
+  static constexpr ops::channel_copy block(std::size_t i, int n, bool into_output) noexcept {
     const int c = list::out_shapes[i].c, hw = out.h * out.w;
-    return into_output ? exec::channel_copy{n, hw, c, 0, out.c, channel_offsets[i], c}
-                       : exec::channel_copy{n, hw, out.c, channel_offsets[i], c, 0, c};
+    return into_output ? ops::channel_copy{n, hw, c, 0, out.c, channel_offsets[i], c}
+                       : ops::channel_copy{n, hw, out.c, channel_offsets[i], c, 0, c};
   }
 
   template <class P>

@@ -11,7 +11,7 @@
 // concatenation before the unit is free) and the combinator needs only channel-block copies.
 // Layout: the body's region, the shortcut's, the output, and (when the shortcut is not the
 // identity) an input-sized buffer that collects the shortcut's input gradient.
-#include "../exec/geometry.hpp"
+#include "../ops/geometry.hpp"
 #include "identity.hpp"
 #include "part_list.hpp"
 
@@ -45,10 +45,10 @@ struct dual_path_bound : part_defaults {
     const T* y = output_of<Body>(b, x, n);
     const T* t = output_of<Shortcut>(s, x, n);
     T* o = at.act + out_at * n;
-    ps.policy.copy_channels(exec::channel_copy{ps.n, hw, kept.c, 0, out.c, 0, kept.c}, t, o, false);
-    ps.policy.copy_channels(exec::channel_copy{ps.n, hw, body.c, 0, out.c, 0, Residual}, y, o, true);
+    ps.policy.copy_channels(ops::channel_copy{ps.n, hw, kept.c, 0, out.c, 0, kept.c}, t, o, false);
+    ps.policy.copy_channels(ops::channel_copy{ps.n, hw, body.c, 0, out.c, 0, Residual}, y, o, true);
     if constexpr (fresh > 0)
-      ps.policy.copy_channels(exec::channel_copy{ps.n, hw, body.c, Residual, out.c, kept.c, fresh}, y, o, false);
+      ps.policy.copy_channels(ops::channel_copy{ps.n, hw, body.c, Residual, out.c, kept.c, fresh}, y, o, false);
   }
 
   template <class P>
@@ -59,16 +59,16 @@ struct dual_path_bound : part_defaults {
     const slot_t<P> b = at.at(list::offsets[0], n), s = at.at(list::offsets[1], n);
     // The body's output gradient: dy's residual block and its new dense block.
     T* dyb = output_grad_of<Body>(b, n);
-    ps.policy.copy_channels(exec::channel_copy{ps.n, hw, out.c, 0, body.c, 0, Residual}, dy, dyb, false);
+    ps.policy.copy_channels(ops::channel_copy{ps.n, hw, out.c, 0, body.c, 0, Residual}, dy, dyb, false);
     if constexpr (fresh > 0)
-      ps.policy.copy_channels(exec::channel_copy{ps.n, hw, out.c, kept.c, body.c, Residual, fresh}, dy, dyb, false);
+      ps.policy.copy_channels(ops::channel_copy{ps.n, hw, out.c, kept.c, body.c, Residual, fresh}, dy, dyb, false);
     Body::template backward<P>(ps, b, x, dyb, dx);
     // The shortcut's output gradient is dy's first kept.c channels.
     if constexpr (Shortcut::passthrough) {
-      if (dx) ps.policy.copy_channels(exec::channel_copy{ps.n, hw, out.c, 0, In.c, 0, In.c}, dy, dx, true);
+      if (dx) ps.policy.copy_channels(ops::channel_copy{ps.n, hw, out.c, 0, In.c, 0, In.c}, dy, dx, true);
     } else {
       T* dyt = output_grad_of<Shortcut>(s, n);
-      ps.policy.copy_channels(exec::channel_copy{ps.n, hw, out.c, 0, kept.c, 0, kept.c}, dy, dyt, false);
+      ps.policy.copy_channels(ops::channel_copy{ps.n, hw, out.c, 0, kept.c, 0, kept.c}, dy, dyt, false);
       T* tmp = dx ? at.dact + (out_at + out.size()) * n : nullptr;
       Shortcut::template backward<P>(ps, s, x, dyt, tmp);
       if (dx) ps.policy.axpby(n * In.size(), T(1), tmp, T(1), dx);

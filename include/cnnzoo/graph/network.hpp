@@ -16,23 +16,33 @@
 #include <vector>
 
 #include "../core/rng.hpp"
+#include "../ops/policy.hpp"
 #include "../train/sgd.hpp"
 #include "model.hpp"
 
 namespace cnnzoo {
 
-// A policy that can run a whole training step without waiting for the host (exec::cuda): the
-// loss is accumulated and the learning rate read in policy memory (see exec::cuda's device steps).
-template <class P>
-concept device_step_policy = requires(P& p, int n, value_t<P>* t, const std::uint8_t* labels, weight_t<P>* w) {
-  p.enable_device_steps();
-  p.set_device_step_active(true);
-  p.loss_and_accuracy(n, n, t, t, labels, t);
-  p.sgd_update_device(std::size_t{}, w, w, w, w, 0.0, 0.0, true, 0.0);
-};
+// The contract a policy meets (ops/policy.hpp), named where users meet it.
+using ops::device_step_policy;
+using ops::execution_policy;
 
 template <model M, class P>
 class network {
+  // One family at a time, so that a policy missing ops is told which, first and in one line.
+  static_assert(requires { typename P::value_type; typename P::weight_type; },
+                "cnnzoo: an execution policy declares value_type (activations) and weight_type (parameters); see ops/policy.hpp");
+  static_assert(ops::memory_ops<P>, "cnnzoo: the execution policy lacks a memory op (buffer, allocate, upload, "
+                                    "download, synchronize, bind_parameters; see ops/policy.hpp)");
+  static_assert(ops::conv_norm_activation_ops<P>, "cnnzoo: the execution policy lacks a convolution, BatchNorm or "
+                                                  "activation op (see ops/policy.hpp)");
+  static_assert(ops::pool_dense_ops<P>, "cnnzoo: the execution policy lacks a pooling, dense or flatten op (see ops/policy.hpp)");
+  static_assert(ops::elementwise_ops<P>, "cnnzoo: the execution policy lacks an elementwise, channel-block, mask or "
+                                         "render_batch op (see ops/policy.hpp)");
+  static_assert(ops::attention_ops<P>, "cnnzoo: the execution policy lacks an attention op (channel pooling, spatial "
+                                       "scaling, softmax; see ops/policy.hpp)");
+  static_assert(ops::loss_optimizer_ops<P>, "cnnzoo: the execution policy lacks a loss or optimiser op "
+                                            "(softmax_cross_entropy, sum_of_squares, sgd_update; see ops/policy.hpp)");
+
 public:
   using model_type = M;
   using policy_type = P;

@@ -1,11 +1,11 @@
 #pragma once
 // Pointwise activations as layers: relu, relu6, sigmoid, hard_sigmoid, swish, hard_swish.
-#include "../exec/geometry.hpp"
+#include "../ops/geometry.hpp"
 #include "../graph/part.hpp"
 
 namespace cnnzoo {
 
-template <exec::activation F>
+template <ops::activation F>
 struct activation_layer {
   template <shape In>
   struct bind : part_defaults {
@@ -23,17 +23,17 @@ struct activation_layer {
     }
     template <class V>
     static void describe(V& v) {
-      v.begin({exec::activation_name(F), in, out, size, flops});
+      v.begin({ops::activation_name(F), in, out, size, flops});
       v.end();
     }
   };
 };
 
-using relu = activation_layer<exec::activation::relu>;
-using relu6 = activation_layer<exec::activation::relu6>;
-using sigmoid = activation_layer<exec::activation::sigmoid>;
-using hard_sigmoid = activation_layer<exec::activation::hard_sigmoid>;
-using swish = activation_layer<exec::activation::swish>;
-using hard_swish = activation_layer<exec::activation::hard_swish>;
+using relu = activation_layer<ops::activation::relu>;
+using relu6 = activation_layer<ops::activation::relu6>;
+using sigmoid = activation_layer<ops::activation::sigmoid>;
+using hard_sigmoid = activation_layer<ops::activation::hard_sigmoid>;
+using swish = activation_layer<ops::activation::swish>;
+using hard_swish = activation_layer<ops::activation::hard_swish>;
 
 }  // namespace cnnzoo

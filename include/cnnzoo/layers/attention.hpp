@@ -14,7 +14,7 @@
 //                       then spatial attention
 //                         gate<concat<channel_mean, channel_max>, conv k x k (2 -> 1, bias), sigmoid>
 //                       as in the paper and the seed (r = 16, k = 7).
-#include "../exec/geometry.hpp"
+#include "../ops/geometry.hpp"
 #include "../graph/concat.hpp"
 #include "../graph/seq.hpp"
 #include "activation.hpp"
@@ -115,8 +115,8 @@ struct twin_pool {
     static void forward(const pass<P>& ps, slot_t<P> at, const value_t<P>* x) {
       const std::size_t n = static_cast<std::size_t>(ps.n), half = n * out.size();
       value_t<P>* stacked = at.act;
-      ps.policy.global_pool_forward(exec::pool_kind::avg, ps.n, In.c, hw, x, stacked);
-      ps.policy.global_pool_forward(exec::pool_kind::max, ps.n, In.c, hw, x, stacked + n * pooled.size());
+      ps.policy.global_pool_forward(ops::pool_kind::avg, ps.n, In.c, hw, x, stacked);
+      ps.policy.global_pool_forward(ops::pool_kind::max, ps.n, In.c, hw, x, stacked + n * pooled.size());
       const slot_t<P> b = body_slot<P>(at, n);
       body::template forward<P>(twice(ps), b, stacked);
       const value_t<P>* z = output_of<body>(b, stacked, 2 * n);
@@ -135,8 +135,8 @@ struct twin_pool {
       body::template backward<P>(twice(ps), b, at.act, dz, dstacked);
       if (!dx) return;
       T* tmp = at.dact + tmp_at * n;
-      ps.policy.global_pool_backward(exec::pool_kind::avg, ps.n, In.c, hw, x, dstacked, dx);
-      ps.policy.global_pool_backward(exec::pool_kind::max, ps.n, In.c, hw, x, dstacked + n * pooled.size(), tmp);
+      ps.policy.global_pool_backward(ops::pool_kind::avg, ps.n, In.c, hw, x, dstacked, dx);
+      ps.policy.global_pool_backward(ops::pool_kind::max, ps.n, In.c, hw, x, dstacked + n * pooled.size(), tmp);
       ps.policy.axpby(n * In.size(), T(1), tmp, T(1), dx);
     }
     template <class V>

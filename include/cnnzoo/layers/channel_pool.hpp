@@ -3,12 +3,12 @@
 // (Woo et al. 2018) describes each pixel by the mean and the max of its channels:
 //   concat<channel_mean, channel_max>     (c, h, w) -> (2, h, w)
 // The max's gradient goes to the first channel holding the maximum.
-#include "../exec/geometry.hpp"
+#include "../ops/geometry.hpp"
 #include "../graph/part.hpp"
 
 namespace cnnzoo {
 
-template <exec::pool_kind K>
+template <ops::pool_kind K>
 struct channel_pool {
   template <shape In>
   struct bind : part_defaults {
@@ -26,13 +26,13 @@ struct channel_pool {
     }
     template <class V>
     static void describe(V& v) {
-      v.begin({K == exec::pool_kind::max ? "channel_max" : "channel_mean", in, out, size, flops});
+      v.begin({K == ops::pool_kind::max ? "channel_max" : "channel_mean", in, out, size, flops});
       v.end();
     }
   };
 };
 
-using channel_mean = channel_pool<exec::pool_kind::avg>;
-using channel_max = channel_pool<exec::pool_kind::max>;
+using channel_mean = channel_pool<ops::pool_kind::avg>;
+using channel_max = channel_pool<ops::pool_kind::max>;
 
 }  // namespace cnnzoo

@@ -7,7 +7,7 @@
 //   channel_shuffle<Groups>        ShuffleNet's per-pixel channel transpose.
 // Slicing and padding are channel-block copies (the policy's copy_channels, as concat uses); the
 // shuffle is its own policy op, shuffle_channels.
-#include "../exec/geometry.hpp"
+#include "../ops/geometry.hpp"
 #include "../graph/part.hpp"
 
 namespace cnnzoo {
@@ -25,14 +25,14 @@ struct channel_slice {
 
     template <class P>
     static void forward(const pass<P>& ps, slot_t<P> at, const value_t<P>* x) {
-      ps.policy.copy_channels(exec::channel_copy{ps.n, hw, In.c, Offset, Count, 0, Count}, x, at.act, false);
+      ps.policy.copy_channels(ops::channel_copy{ps.n, hw, In.c, Offset, Count, 0, Count}, x, at.act, false);
     }
     // The channels not taken get no gradient.
     template <class P>
     static void backward(const pass<P>& ps, slot_t<P>, const value_t<P>*, const value_t<P>* dy, value_t<P>* dx) {
       if (!dx) return;
       if constexpr (Count < In.c) ps.policy.fill(ps.n * In.size(), value_t<P>(0), dx);
-      ps.policy.copy_channels(exec::channel_copy{ps.n, hw, Count, 0, In.c, Offset, Count}, dy, dx, false);
+      ps.policy.copy_channels(ops::channel_copy{ps.n, hw, Count, 0, In.c, Offset, Count}, dy, dx, false);
     }
     template <class V>
     static void describe(V& v) {
@@ -55,11 +55,11 @@ struct zero_pad_channels {
     template <class P>
     static void forward(const pass<P>& ps, slot_t<P> at, const value_t<P>* x) {
       if constexpr (Out > In.c) ps.policy.fill(ps.n * out.size(), value_t<P>(0), at.act);
-      ps.policy.copy_channels(exec::channel_copy{ps.n, hw, In.c, 0, Out, 0, In.c}, x, at.act, false);
+      ps.policy.copy_channels(ops::channel_copy{ps.n, hw, In.c, 0, Out, 0, In.c}, x, at.act, false);
     }
     template <class P>
     static void backward(const pass<P>& ps, slot_t<P>, const value_t<P>*, const value_t<P>* dy, value_t<P>* dx) {
-      if (dx) ps.policy.copy_channels(exec::channel_copy{ps.n, hw, Out, 0, In.c, 0, In.c}, dy, dx, false);
+      if (dx) ps.policy.copy_channels(ops::channel_copy{ps.n, hw, Out, 0, In.c, 0, In.c}, dy, dx, false);
     }
     template <class V>
     static void describe(V& v) {

@@ -5,7 +5,7 @@
 //   conv<conv_args{.out = 64, .kernel = 3, .bias = true}>
 //   conv<conv_args{.out = 48, .kernel = 1, .kernel_w = 7}>     // a 1x7 kernel
 //   conv<conv_args{.kernel = 3, .stride = 2, .depthwise = true}>
-#include "../exec/geometry.hpp"
+#include "../ops/geometry.hpp"
 #include "../graph/part.hpp"
 
 namespace cnnzoo {
@@ -49,7 +49,7 @@ struct conv {
     static constexpr sizes size{weights + (A.bias ? filters : 0), 0, out.size(), 0};
     static constexpr std::size_t flops = 2 * out.size() * fan_in;
 
-    static constexpr exec::conv_geometry geometry(int n) noexcept {
+    static constexpr ops::conv_geometry geometry(int n) noexcept {
       return {n, In.c, In.h, In.w, filters, kh, kw, A.stride, A.stride, ph, pw, A.dilation, A.dilation,
               groups, out.h, out.w, A.bias};
     }

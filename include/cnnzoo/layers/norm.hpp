@@ -2,7 +2,7 @@
 // Batch normalisation on 4-D (n, c, h, w) and flat (n, c, 1, 1) activations. Trainable gamma and
 // beta; running mean and variance are state (counted in the Keras-style total). The defaults are
 // PyTorch's (eps 1e-5, momentum 0.1), which the GPU peer uses; Keras' are eps 1e-3, 0.01.
-#include "../exec/geometry.hpp"
+#include "../ops/geometry.hpp"
 #include "../graph/part.hpp"
 
 namespace cnnzoo {
@@ -24,7 +24,7 @@ struct batch_norm_t {
     static constexpr sizes size{2 * c, 2 * c, out.size(), 2 * c};
     static constexpr std::size_t flops = 2 * out.size();
 
-    static constexpr exec::batch_norm_geometry geometry(int n) noexcept {
+    static constexpr ops::batch_norm_geometry geometry(int n) noexcept {
       return {n, In.c, In.h * In.w, A.eps, A.momentum};
     }
     template <class P>

@@ -3,12 +3,12 @@
 // Average pooling divides by the number of in-image pixels under the window (Keras' rule).
 //
 //   max_pool<3, 2, padding::same>    avg_pool<2>    global_avg_pool    global_max_pool
-#include "../exec/geometry.hpp"
+#include "../ops/geometry.hpp"
 #include "../graph/part.hpp"
 
 namespace cnnzoo {
 
-template <exec::pool_kind K, int Size, int Stride, padding Pad>
+template <ops::pool_kind K, int Size, int Stride, padding Pad>
 struct pool {
   static_assert(Size > 0 && Stride > 0, "cnnzoo: pooling size and stride must be positive");
   static_assert(Pad == padding::valid || Size % 2 == 1, "cnnzoo: 'same' pooling needs an odd window");
@@ -22,7 +22,7 @@ struct pool {
                                detail::out_extent(In.w, Size, Stride, pad, 1)};
     static constexpr sizes size{0, 0, out.size(), 0};
     static constexpr std::size_t flops = out.size() * Size * Size;
-    static constexpr exec::pool_geometry geometry(int n) noexcept {
+    static constexpr ops::pool_geometry geometry(int n) noexcept {
       return {n, In.c, In.h, In.w, Size, Size, Stride, Stride, pad, pad, out.h, out.w};
     }
     template <class P>
@@ -36,19 +36,19 @@ struct pool {
     }
     template <class V>
     static void describe(V& v) {
-      v.begin({K == exec::pool_kind::max ? "max_pool" : "avg_pool", in, out, size, flops});
+      v.begin({K == ops::pool_kind::max ? "max_pool" : "avg_pool", in, out, size, flops});
       v.end();
     }
   };
 };
 
 template <int Size, int Stride = Size, padding Pad = padding::valid>
-using max_pool = pool<exec::pool_kind::max, Size, Stride, Pad>;
+using max_pool = pool<ops::pool_kind::max, Size, Stride, Pad>;
 template <int Size, int Stride = Size, padding Pad = padding::valid>
-using avg_pool = pool<exec::pool_kind::avg, Size, Stride, Pad>;
+using avg_pool = pool<ops::pool_kind::avg, Size, Stride, Pad>;
 
 // (c, h, w) -> (c, 1, 1)
-template <exec::pool_kind K>
+template <ops::pool_kind K>
 struct global_pool {
   template <shape In>
   struct bind : part_defaults {
@@ -66,13 +66,13 @@ struct global_pool {
     }
     template <class V>
     static void describe(V& v) {
-      v.begin({K == exec::pool_kind::max ? "global_max_pool" : "global_avg_pool", in, out, size, flops});
+      v.begin({K == ops::pool_kind::max ? "global_max_pool" : "global_avg_pool", in, out, size, flops});
       v.end();
     }
   };
 };
 
-using global_avg_pool = global_pool<exec::pool_kind::avg>;
-using global_max_pool = global_pool<exec::pool_kind::max>;
+using global_avg_pool = global_pool<ops::pool_kind::avg>;
+using global_max_pool = global_pool<ops::pool_kind::max>;
 
 }  // namespace cnnzoo

@@ -14,11 +14,11 @@
 // same count). The softmax is the one difference between the seed and the paper:
 //   sk_args{}                                       the seed's code: each branch's weights are
 //                                                   normalised over its channels (MODELS.md);
-//   sk_args{.over = exec::softmax_over::groups}     the paper: over the branches, per channel,
+//   sk_args{.over = ops::softmax_over::groups}     the paper: over the branches, per channel,
 //                                                   so the branch weights of a channel sum to 1.
 #include <algorithm>
 
-#include "../exec/geometry.hpp"
+#include "../ops/geometry.hpp"
 #include "../graph/part_list.hpp"
 #include "../graph/seq.hpp"
 #include "activation.hpp"
@@ -59,9 +59,9 @@ struct selective_sum {
     static constexpr std::size_t flops = list::flops + attention::flops + (3 * k - 2) * out.size();
 
     // Branch i's weights a[:, i c : (i + 1) c] as a contiguous (n, c) block, or back.
-    static constexpr exec::channel_copy slice(std::size_t i, int n, bool from_attention) noexcept {
+    static constexpr ops::channel_copy slice(std::size_t i, int n, bool from_attention) noexcept {
       const int kc = static_cast<int>(k) * c, off = static_cast<int>(i) * c;
-      return from_attention ? exec::channel_copy{n, 1, kc, off, c, 0, c} : exec::channel_copy{n, 1, c, 0, kc, off, c};
+      return from_attention ? ops::channel_copy{n, 1, kc, off, c, 0, c} : ops::channel_copy{n, 1, c, 0, kc, off, c};
     }
 
     template <class P>
@@ -138,7 +138,7 @@ struct sk_args {
   int groups = 32;        // of both branches' convolutions
   int reduction = 16;     // z = max(c / reduction, min_hidden)
   int min_hidden = 32;    // the paper's L
-  exec::softmax_over over = exec::softmax_over::channels;   // the seed's; groups: the paper's
+  ops::softmax_over over = ops::softmax_over::channels;   // the seed's; groups: the paper's
 };
 
 template <sk_args A = sk_args{}>

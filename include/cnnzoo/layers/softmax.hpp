@@ -3,19 +3,19 @@
 //
 //   softmax<>                                                  over all channels
 //   softmax<softmax_args{.groups = 2}>                         over the channels of each half
-//   softmax<softmax_args{.groups = 2, .over = exec::softmax_over::groups}>
+//   softmax<softmax_args{.groups = 2, .over = ops::softmax_over::groups}>
 //                                                              over the two halves, channel by channel
-// The channels are viewed as (groups, c / groups); see exec/geometry_attention.hpp. SKNet's
+// The channels are viewed as (groups, c / groups); see ops/attention.hpp. SKNet's
 // attention logits are (branches * c, 1, 1): the seed normalises each branch over its channels
 // (the first form with groups = branches), the paper over the branches (the second).
-#include "../exec/geometry_attention.hpp"
+#include "../ops/attention.hpp"
 #include "../graph/part.hpp"
 
 namespace cnnzoo {
 
 struct softmax_args {
   int groups = 1;
-  exec::softmax_over over = exec::softmax_over::channels;
+  ops::softmax_over over = ops::softmax_over::channels;
 };
 
 template <softmax_args A = softmax_args{}>
@@ -27,7 +27,7 @@ struct softmax {
     static constexpr shape in = In, out = In;
     static constexpr sizes size{0, 0, out.size(), 0};
     static constexpr std::size_t flops = out.size();
-    static constexpr exec::softmax_geometry geometry(int n) noexcept {
+    static constexpr ops::softmax_geometry geometry(int n) noexcept {
       return {n, A.groups, In.c / A.groups, In.h * In.w, A.over};
     }
     template <class P>
@@ -41,7 +41,7 @@ struct softmax {
     }
     template <class V>
     static void describe(V& v) {
-      v.begin({A.over == exec::softmax_over::groups ? "softmax_over_groups" : "softmax", in, out, size, flops});
+      v.begin({A.over == ops::softmax_over::groups ? "softmax_over_groups" : "softmax", in, out, size, flops});
       v.end();
     }
   };

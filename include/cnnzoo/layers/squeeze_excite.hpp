@@ -9,7 +9,7 @@
 //   EfficientNetB0      se_args{.hidden = max(1, block input / 4), .bias = true, .act = swish}
 // The excitation is an ordinary seq of existing layers bound inside this part; only the broadcast
 // multiply (the policy's scale_channels_forward / _backward) is new.
-#include "../exec/geometry.hpp"
+#include "../ops/geometry.hpp"
 #include "../graph/seq.hpp"
 #include "activation.hpp"
 #include "dense.hpp"
@@ -21,8 +21,8 @@ struct se_args {
   int hidden = 0;                                  // 0: channels / reduction
   int reduction = 16;
   bool bias = false;                               // on both dense layers
-  exec::activation act = exec::activation::relu;
-  exec::activation gate = exec::activation::sigmoid;
+  ops::activation act = ops::activation::relu;
+  ops::activation gate = ops::activation::sigmoid;
 };
 
 template <se_args A>

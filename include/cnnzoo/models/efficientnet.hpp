@@ -42,7 +42,7 @@ struct mbconv {
     using expand = conv_bn_act<conv_args{.out = mid, .kernel = 1}, swish>;
     using rest = seq<conv<conv_args{.kernel = B.kernel, .stride = B.stride, .depthwise = true}>, batch_norm, swish,
                      squeeze_excite<se_args{.hidden = squeeze, .bias = true,
-                                            .act = exec::activation::swish}>,
+                                            .act = ops::activation::swish}>,
                      conv<conv_args{.out = B.out, .kernel = 1}>, batch_norm>;
     using body = std::conditional_t<B.expand == 1, rest, seq<expand, rest>>;
     static constexpr bool skip = B.stride == 1 && In.c == B.out;

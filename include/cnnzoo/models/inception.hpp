@@ -39,7 +39,7 @@ template <int Out, padding Pad>
 using inception_reduce_conv = inception_conv<Out, 3, 3, 2, Pad>;
 
 // The 3x3/1 'same' pool that opens a module's pool branch.
-template <exec::pool_kind Kind>
+template <ops::pool_kind Kind>
 using inception_branch_pool = pool<Kind, 3, 1, padding::same>;
 
 // The 3x3/2 pool branch of a reduction module, 'same' or 'valid' like the module's convolutions.
@@ -53,19 +53,19 @@ template <int A, int B1, int B2, int C1, int C2, int D>
 struct inception_v1_block
     : concat<inception_conv<A>, seq<inception_conv<B1>, inception_conv<B2, 3>>,
              seq<inception_conv<C1>, inception_conv<C2, 5>>,
-             seq<inception_branch_pool<exec::pool_kind::max>, inception_conv<D>>> {};
+             seq<inception_branch_pool<ops::pool_kind::max>, inception_conv<D>>> {};
 
 // ---- V2, V3, V4 --------------------------------------------------------------------------------
 
 // Module A of V2 to V4: [1x1 A; 1x1 B1 -> 3x3 B2; 1x1 C1 -> 3x3 C2 -> 3x3 C3; pool 3/1 -> 1x1 D].
-template <int A, int B1, int B2, int C1, int C2, int C3, int D, exec::pool_kind Pool = exec::pool_kind::avg>
+template <int A, int B1, int B2, int C1, int C2, int C3, int D, ops::pool_kind Pool = ops::pool_kind::avg>
 struct inception_a_block
     : concat<inception_conv<A>, seq<inception_conv<B1>, inception_conv<B2, 3>>,
              seq<inception_conv<C1>, inception_conv<C2, 3>, inception_conv<C3, 3>>,
              seq<inception_branch_pool<Pool>, inception_conv<D>>> {};
 
 // The seed writes V2's modules as (a, b1, b2, c1, c2, d): both 3x3s of the third branch at C2.
-template <int A, int B1, int B2, int C1, int C2, int D, exec::pool_kind Pool = exec::pool_kind::avg>
+template <int A, int B1, int B2, int C1, int C2, int D, ops::pool_kind Pool = ops::pool_kind::avg>
 using inception_v2_block = inception_a_block<A, B1, B2, C1, C2, C2, D, Pool>;
 
 // Reduction of V2 and V3: [1x1 B1 -> 3x3/2 B2; 1x1 C1 -> 3x3 C2 -> 3x3/2 C2; max pool 3/2];
@@ -84,7 +84,7 @@ struct inception_factorized_block
     : concat<inception_conv<A>, seq<inception_conv<B1>, inception_conv<B2, 1, K>, inception_conv<B3, K, 1>>,
              seq<inception_conv<C1>, inception_conv<C2, 1, K>, inception_conv<C3, K, 1>,
                  inception_conv<C4, 1, K>, inception_conv<C5, K, 1>>,
-             seq<inception_branch_pool<exec::pool_kind::avg>, inception_conv<D>>> {};
+             seq<inception_branch_pool<ops::pool_kind::avg>, inception_conv<D>>> {};
 
 // Split head: 1x3 to Left and 3x1 to Right side by side on the same input.
 template <int Left, int Right>
@@ -96,7 +96,7 @@ template <int A, int B1, int B2, int C1, int C2, int D>
 struct inception_v3_c_block
     : concat<inception_conv<A>, seq<inception_conv<B1>, inception_split<B2, B2>>,
              seq<inception_conv<C1>, inception_conv<C2, 3>, inception_split<C2, C2>>,
-             seq<inception_branch_pool<exec::pool_kind::avg>, inception_conv<D>>> {};
+             seq<inception_branch_pool<ops::pool_kind::avg>, inception_conv<D>>> {};
 
 // Inception-v4 reduction A (figure 7): [3x3/2 A; 1x1 B1 -> 3x3 B2 -> 3x3/2 B3; max pool 3/2].
 template <int A, int B1, int B2, int B3>
@@ -120,7 +120,7 @@ template <int A, int B1, int B2, int B3, int C1, int C2, int C3, int C4, int C5,
 struct inception_v4_c_block
     : concat<inception_conv<A>, seq<inception_conv<B1>, inception_split<B2, B3>>,
              seq<inception_conv<C1>, inception_conv<C2, 1, 3>, inception_conv<C3, 3, 1>, inception_split<C4, C5>>,
-             seq<inception_branch_pool<exec::pool_kind::avg>, inception_conv<D>>> {};
+             seq<inception_branch_pool<ops::pool_kind::avg>, inception_conv<D>>> {};
 
 // ---- networks ------------------------------------------------------------------------------------
 
@@ -146,7 +146,7 @@ struct inception_v2
                     inception_v2_block<40, 32, 40, 32, 40, 32>, inception_v2_block<24, 32, 48, 40, 48, 32>,
                     inception_reduction<32, 48, 48, 64, padding::same>,
                     inception_v2_block<88, 48, 80, 40, 56, 32>,
-                    inception_v2_block<88, 48, 80, 48, 56, 32, exec::pool_kind::max>> {};
+                    inception_v2_block<88, 48, 80, 48, 56, 32, ops::pool_kind::max>> {};
 
 using inception_v3_b = inception_factorized_block<3, 48, 40, 40, 48, 40, 40, 40, 40, 48, 48>;
 using inception_v3_c = inception_v3_c_block<80, 96, 96, 112, 96, 48>;

@@ -30,7 +30,7 @@ namespace cnnzoo::models {
 struct bneck_args {
   int out = 0, expand = 0, kernel = 3, stride = 1;
   bool se = false;
-  exec::activation act = exec::activation::relu6;
+  ops::activation act = ops::activation::relu6;
 };
 
 // The block body; residual when stride 1 and the width is kept (decided once the input is known).
@@ -39,8 +39,8 @@ struct bneck {
   using act = activation_layer<B.act>;
   using expand = conv_bn_act<conv_args{.out = B.expand, .kernel = 1}, act>;
   using depthwise = seq<conv<conv_args{.kernel = B.kernel, .stride = B.stride, .depthwise = true}>, batch_norm>;
-  using excite = squeeze_excite<se_args{.reduction = 4, .act = exec::activation::relu6,
-                                        .gate = exec::activation::hard_sigmoid}>;
+  using excite = squeeze_excite<se_args{.reduction = 4, .act = ops::activation::relu6,
+                                        .gate = ops::activation::hard_sigmoid}>;
   using project = conv_bn_act<conv_args{.out = B.out, .kernel = 1}, act>;
   using body = std::conditional_t<B.se, seq<expand, depthwise, excite, project>, seq<expand, depthwise, project>>;
 
@@ -65,7 +65,7 @@ struct mobilenet_v3_net
           dense<cifar10_classes>> {};
 
 inline constexpr std::array<bneck_args, 11> mobilenet_v3_seed_blocks = [] {
-  constexpr auto re = exec::activation::relu6, hs = exec::activation::hard_swish;
+  constexpr auto re = ops::activation::relu6, hs = ops::activation::hard_swish;
   return std::array<bneck_args, 11>{{
       {40, 120, 5, 1, true, re},  {40, 120, 5, 1, true, re},  {80, 240, 3, 2, false, hs},
       {80, 200, 3, 1, false, hs}, {80, 184, 3, 1, false, hs}, {80, 184, 3, 1, false, hs},

@@ -38,9 +38,9 @@ struct se_resnet50 : preact_bottleneck_resnet<64, stage_depths<3, 4, 6, 3>, sque
 struct se_resnext50 : resnext_net<resnext_args{}, stage_depths<3, 4, 6, 3>, squeeze_excite<se_args{}>> {};
 
 inline constexpr wide_resnet_args se_wide_resnet_args{
-    .depth = 28, .widen = 10, .stem = 64, .stem_bias = false, .act = exec::activation::swish, .dropout = 0.2};
+    .depth = 28, .widen = 10, .stem = 64, .stem_bias = false, .act = ops::activation::swish, .dropout = 0.2};
 struct se_wide_resnet
-    : wide_resnet_net<se_wide_resnet_args, squeeze_excite<se_args{.bias = true, .act = exec::activation::swish}>> {};
+    : wide_resnet_net<se_wide_resnet_args, squeeze_excite<se_args{.bias = true, .act = ops::activation::swish}>> {};
 // The seed trains SE-WideResNet_2 with more tricks (its "Implement Detail"), on the same network.
 using se_wide_resnet_2 = se_wide_resnet;
 

@@ -28,7 +28,7 @@ struct sknet_args {
   int groups = 32;        // of the SK branches
   int reduction = 16;     // z = max(width / reduction, min_hidden)
   int min_hidden = 32;
-  exec::softmax_over over = exec::softmax_over::channels;   // the seed's; groups: the paper's
+  ops::softmax_over over = ops::softmax_over::channels;   // the seed's; groups: the paper's
 };
 
 template <sknet_args A>
@@ -46,6 +46,6 @@ struct sknet_net
     : residual_network<conv_bn_act<conv_args{.out = A.stem, .kernel = 3}>, sk_family<A>, preact_head<>, Depths> {};
 
 struct sknet : sknet_net<sknet_args{}, stage_depths<3, 4, 6, 3>> {};
-struct sknet_paper : sknet_net<sknet_args{.over = exec::softmax_over::groups}, stage_depths<3, 4, 6, 3>> {};
+struct sknet_paper : sknet_net<sknet_args{.over = ops::softmax_over::groups}, stage_depths<3, 4, 6, 3>> {};
 
 }  // namespace cnnzoo::models

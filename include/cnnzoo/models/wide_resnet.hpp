@@ -31,7 +31,7 @@ struct wide_resnet_args {
   int widen = 10;         // k: stages at 16k, 32k, 64k channels
   int stem = 16;          // stem filters
   bool stem_bias = true;
-  exec::activation act = exec::activation::relu;   // everywhere: stem, units, head
+  ops::activation act = ops::activation::relu;   // everywhere: stem, units, head
   double dropout = 0.3;   // between each unit's convolutions
 };
 

@@ -41,15 +41,17 @@
 
 #include <cnnzoo/train/crc32.hpp>
 
+#include "../core/error.hpp"
+
 namespace cnnzoo::train {
 
 static_assert(std::endian::native == std::endian::little,
               "cnnzoo: checkpoints store raw little-endian values; big-endian hosts are not supported");
 
 // A checkpoint that cannot be written, read or used; the message says which and why.
-class checkpoint_error : public std::runtime_error {
+class checkpoint_error : public cnnzoo::error {
 public:
-  using std::runtime_error::runtime_error;
+  using cnnzoo::error::error;
 };
 
 // Thrown only by the test hooks of save_options, standing in for a crash.

@@ -16,12 +16,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/error.hpp"
+
 namespace cnnzoo::train {
 
 // A metrics or report file that cannot be written or read.
-class metrics_error : public std::runtime_error {
+class metrics_error : public cnnzoo::error {
 public:
-  using std::runtime_error::runtime_error;
+  using cnnzoo::error::error;
 };
 
 // counts(truth, predicted); rows are true classes.

@@ -24,6 +24,8 @@
 
 #include <cnnzoo/train/crc32.hpp>
 
+#include "../core/error.hpp"
+
 #if !defined(CNNZOO_PLOT_BUILTIN_PNG)
 #  if __has_include(<stb/stb_image_write.h>)
 #    define CNNZOO_DETAIL_STB_HEADER <stb/stb_image_write.h>
@@ -65,9 +67,9 @@
 
 namespace cnnzoo::train {
 
-class plot_error : public std::runtime_error {
+class plot_error : public cnnzoo::error {
 public:
-  using std::runtime_error::runtime_error;
+  using cnnzoo::error::error;
 };
 
 struct rgb {

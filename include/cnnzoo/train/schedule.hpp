@@ -18,12 +18,14 @@
 #include <utility>
 #include <vector>
 
+#include "../core/error.hpp"
+
 namespace cnnzoo::train {
 
 // An impossible schedule configuration; the message names the parameter and its valid range.
-class schedule_error : public std::runtime_error {
+class schedule_error : public cnnzoo::error {
 public:
-  using std::runtime_error::runtime_error;
+  using cnnzoo::error::error;
 };
 
 namespace detail {

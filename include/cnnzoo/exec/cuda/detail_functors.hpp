@@ -21,10 +21,7 @@
 #include <string>
 
 #include "../../core/rng.hpp"
-#include "../../data/render.hpp"
-#include "../../train/step_totals.hpp"
-#include "../geometry.hpp"
-#include "../geometry_attention.hpp"
+#include "../vocabulary.hpp"
 
 namespace cnnzoo::exec::cuda_detail {
 
@@ -119,12 +116,12 @@ struct dropout_fn {
   }
 };
 
-// Value i of the augmented batch (data/render.hpp), converted to the compute type.
+// Value i of the augmented batch (ops/render.hpp), converted to the compute type.
 template <class T>
 struct render_fn {
-  data::render_geometry g; const data::image_recipe* recipes; const std::uint8_t* pixels; const float* norm; T* out;
+  ops::render_geometry g; const ops::image_recipe* recipes; const std::uint8_t* pixels; const float* norm; T* out;
   CNNZOO_HD void operator()(index_t i) const {
-    out[i] = from_float<T>(data::render_value(recipes, pixels, norm, g, static_cast<std::uint64_t>(i)));
+    out[i] = from_float<T>(ops::render_value(recipes, pixels, norm, g, static_cast<std::uint64_t>(i)));
   }
 };
 
@@ -599,7 +596,7 @@ struct device_step {
   step_inputs in;           // staged by the host before each step
   float clip_scale = 1.0f;  // written by clip_scale_fn
   int bad = 0;              // this step's loss is not finite: the update is skipped
-  train::step_totals totals;
+  ops::step_totals totals;
 };
 
 // One row of mean softmax cross-entropy against soft targets, in double as the Eigen policy;

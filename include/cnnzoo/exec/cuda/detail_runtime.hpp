@@ -13,12 +13,14 @@
 #include <string>
 #include <utility>
 
+#include "../../core/error.hpp"
+
 namespace cnnzoo::exec {
 
 // Every failure of the CUDA runtime, cuDNN or cuBLAS inside the policy, with the op and the shapes.
-class cuda_error : public std::runtime_error {
+class cuda_error : public cnnzoo::error {
 public:
-  using std::runtime_error::runtime_error;
+  using cnnzoo::error::error;
 };
 
 // A device allocation that did not fit; `requested` is in bytes.

@@ -344,7 +344,7 @@ void cuda<P>::multiply(std::size_t count, const T* x, const T* m, T* y) const {
 }
 
 template <class P>
-void cuda<P>::render_batch(const data::render_geometry& g, int n, const data::image_recipe* recipes,
+void cuda<P>::render_batch(const ops::render_geometry& g, int n, const ops::image_recipe* recipes,
                            const std::uint8_t* pixels, const float* norm, T* out) const {
   cuda_detail::launch_each(stream_, static_cast<std::size_t>(n) * g.c * g.h * g.w,
                            cuda_detail::render_fn<T>{g, recipes, pixels, norm, out}, "render_batch (augmentation)");
@@ -639,13 +639,13 @@ void cuda<P>::sgd_update_device(std::size_t count, W* w, const W* grad, W* veloc
 }
 
 template <class P>
-train::step_totals cuda<P>::take_step_totals() {
+ops::step_totals cuda<P>::take_step_totals() {
   auto& c = *ctx_;
   if (c.step.empty()) throw std::logic_error("cnnzoo: cuda::take_step_totals needs enable_device_steps() first");
-  train::step_totals t;
-  train::step_totals* on_device = &c.step.data()->totals;
+  ops::step_totals t;
+  ops::step_totals* on_device = &c.step.data()->totals;
   transfer(&t, on_device, sizeof t, cudaMemcpyDeviceToHost, "take_step_totals");
-  const train::step_totals zero{};
+  const ops::step_totals zero{};
   transfer(on_device, &zero, sizeof zero, cudaMemcpyHostToDevice, "take_step_totals (reset)");
   return t;
 }

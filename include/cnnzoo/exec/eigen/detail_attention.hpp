@@ -8,8 +8,7 @@
 #include <cmath>
 #include <limits>
 
-#include "../geometry.hpp"
-#include "../geometry_attention.hpp"
+#include "../vocabulary.hpp"
 
 namespace cnnzoo::exec::eigen_detail {
 

@@ -18,7 +18,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "../geometry.hpp"
+#include "../vocabulary.hpp"
 
 namespace cnnzoo::exec::eigen_detail {
 

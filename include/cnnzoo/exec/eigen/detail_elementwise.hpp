@@ -6,7 +6,7 @@
 #include <cmath>
 #include <type_traits>
 
-#include "../geometry.hpp"
+#include "../vocabulary.hpp"
 
 namespace cnnzoo::exec::eigen_detail {
 

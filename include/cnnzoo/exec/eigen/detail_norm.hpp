@@ -4,7 +4,7 @@
 // that float and double runs agree to float precision; each channel is one OpenMP task.
 #include <cmath>
 
-#include "../geometry.hpp"
+#include "../vocabulary.hpp"
 
 namespace cnnzoo::exec::eigen_detail {
 

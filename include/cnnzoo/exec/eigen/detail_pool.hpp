@@ -5,7 +5,7 @@
 // the input has to be kept.
 #include <limits>
 
-#include "../geometry.hpp"
+#include "../vocabulary.hpp"
 
 namespace cnnzoo::exec::eigen_detail {
 

@@ -9,7 +9,7 @@
 //   softmax_over::groups    normalises over the groups, for every channel index and pixel.
 // SKNet's attention logits are (n, branches * c): the seed's code normalises each branch over
 // its channels, the paper (Li et al. 2019) over the branches; the same op does both.
-namespace cnnzoo::exec {
+namespace cnnzoo::ops {
 
 enum class softmax_over : unsigned char { channels, groups };
 
@@ -18,4 +18,4 @@ struct softmax_geometry {
   softmax_over over = softmax_over::channels;
 };
 
-}  // namespace cnnzoo::exec
+}  // namespace cnnzoo::ops

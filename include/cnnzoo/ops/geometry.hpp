@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <string>
 
-namespace cnnzoo::exec {
+namespace cnnzoo::ops {
 
 struct conv_geometry {
   int n = 0, c = 0, h = 0, w = 0;       // input
@@ -66,4 +66,4 @@ struct channel_copy {
   int count = 0;
 };
 
-}  // namespace cnnzoo::exec
+}  // namespace cnnzoo::ops

@@ -2,7 +2,7 @@
 // What a run of training steps did, accumulated where the steps run: on the host for the CPU, in
 // GPU memory for the CUDA policy's device steps (read once in a while, so a step never waits for
 // the host). Plain data, so device code can update it in place.
-namespace cnnzoo::train {
+namespace cnnzoo::ops {
 
 struct step_totals {
   double loss_sum = 0;                 // sum of the per-image losses of the finite steps
@@ -18,4 +18,4 @@ struct step_totals {
   double accuracy() const noexcept { return images ? static_cast<double>(correct) / static_cast<double>(images) : 0.0; }
 };
 
-}  // namespace cnnzoo::train
+}  // namespace cnnzoo::ops

@@ -17,7 +17,7 @@
 
 #include "../core/rng.hpp"   // CNNZOO_HD
 
-namespace cnnzoo::data {
+namespace cnnzoo::ops {
 
 // What happens to one image of a batch. Produced by plan_batch (batch_plan.hpp); a value-
 // initialised recipe is "image 0, untouched".
@@ -92,4 +92,4 @@ CNNZOO_HD inline float render_value(const image_recipe* recipes, const std::uint
   return r.lambda * own + (1.0f - r.lambda) * other;
 }
 
-}  // namespace cnnzoo::data
+}  // namespace cnnzoo::ops
