@@ -1,7 +1,7 @@
 // Training-step throughput of the Eigen CPU policy (fp32), the figure the CPU trainer's speed
 // comes down to.
 //
-// What is timed: network::train_step on one fixed batch of synthetic 32x32 images and labels
+// What is timed: train::trainer::train_step on one fixed batch of synthetic 32x32 images and labels
 // already in memory: upload of the batch (a copy), forward in training mode, softmax
 // cross-entropy, backward, and the SGD update (Nesterov momentum 0.9, weight decay 5e-4, lr 0.01).
 // Not timed: data loading and augmentation, which the trainer does besides. Wall-clock time
@@ -28,6 +28,7 @@
 #include <cnnzoo/exec/eigen.hpp>
 #include <cnnzoo/models/resnet.hpp>
 #include <cnnzoo/models/wide_resnet.hpp>
+#include <cnnzoo/train/step.hpp>
 
 namespace {
 
@@ -47,7 +48,8 @@ void train_step(benchmark::State& state) {
   using net_t = network<M, exec::eigen<float>>;
   const int batch = static_cast<int>(state.range(0));
   net_t net(batch, 1);
-  net.optimizer().lr = 0.01;   // small enough that repeated steps on one batch stay finite
+  train::trainer trainer(net);
+  trainer.options().lr = 0.01;   // small enough that repeated steps on one batch stay finite
 
   rng g(7);
   std::vector<float> images(static_cast<std::size_t>(batch) * net_t::input_shape.size());
@@ -55,9 +57,9 @@ void train_step(benchmark::State& state) {
   std::vector<int> labels(static_cast<std::size_t>(batch));
   for (int& l : labels) l = static_cast<int>(g.below(10));
 
-  double loss = net.train_step(images.data(), labels.data(), batch);   // untimed warm-up
+  double loss = trainer.train_step(images.data(), labels.data(), batch);   // untimed warm-up
   for (auto _ : state) {
-    loss = net.train_step(images.data(), labels.data(), batch);
+    loss = trainer.train_step(images.data(), labels.data(), batch);
     benchmark::DoNotOptimize(loss);
   }
   state.counters["img/s"] = benchmark::Counter(batch, benchmark::Counter::kIsIterationInvariantRate);

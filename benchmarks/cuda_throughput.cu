@@ -4,11 +4,11 @@
 // 128 in fp32 (no TF32) and in tf32. Every row's label names the math mode it ran. A step is forward, label-smoothed
 // softmax cross-entropy, backward and the SGD-Nesterov update; img_per_s is measured between two
 // device synchronisations. Two ways of running it:
-//   .../graph  what cnnzoo-train does (graph_stepper): the batch is rendered on the GPU from
+//   .../graph  what cnnzoo-train does (train::graph_trainer): the batch is rendered on the GPU from
 //              8-bit images already there (no augmentation drawn, as the peer has none), the loss
 //              stays on the device, and the step is a CUDA graph replayed with one launch;
 //   .../eager  network::forward, softmax_cross_entropy (which waits for the loss), backward and
-//              train::sgd_step, launched op by op, on float images already on the device.
+//              the optimiser's step, launched op by op, on float images already on the device.
 //
 //   cuda_throughput --benchmark_format=json > cnnzoo.json     (scripts/gpu-check.sh runs this)
 //
@@ -24,7 +24,7 @@
 #include <cnnzoo/exec/cuda/kernels.hpp>
 #include <cnnzoo/models/resnet.hpp>
 #include <cnnzoo/models/wide_resnet.hpp>
-#include <cnnzoo/graph_stepper.hpp>
+#include <cnnzoo/train/graph_step.hpp>
 
 namespace {
 
@@ -61,7 +61,8 @@ void eager_step(benchmark::State& state) {
   if (!have_device<P>(state)) return;
   net_t net(batch, 1, policy_for<Precision, TF32>());
   P& policy = net.policy();
-  net.optimizer().lr = 0.05;   // the peer's settings: SGD, momentum 0.9, Nesterov, weight decay 5e-4
+  train::sgd<P> optimizer(policy, net_t::param_count());
+  optimizer.options().lr = 0.05;   // the peer's settings: SGD, momentum 0.9, Nesterov, weight decay 5e-4
 
   rng g(7);
   std::vector<float> images(static_cast<std::size_t>(batch) * net_t::input_shape.size());
@@ -79,8 +80,7 @@ void eager_step(benchmark::State& state) {
     const T* z = net.forward(batch);
     loss = policy.softmax_cross_entropy(batch, net_t::classes, z, targets_d.data(), dlogits.data());
     net.backward(dlogits.data(), batch);
-    train::sgd_step(policy, net.optimizer(), net_t::param_count(), net.params(), net.grads(), net.velocity(),
-                    net.decay_mask());
+    optimizer.step(policy, net.params(), net.grads(), net.decay_mask());
   };
   for (int i = 0; i < 3; ++i) step();   // algorithm search, scratch growth
   policy.synchronize();
@@ -99,8 +99,8 @@ void graph_step(benchmark::State& state) {
   const int batch = static_cast<int>(state.range(0));
   if (!have_device<P>(state)) return;
   net_t net(batch, 1, policy_for<Precision, TF32>());
-  net.optimizer().lr = 0.05;
-  graph_stepper<net_t> steps(net);
+  train::graph_trainer<net_t> steps(net);
+  steps.options().lr = 0.05;
 
   // Four batches' worth of random 8-bit images, on the GPU once; per step only the recipes,
   // targets and labels go up.

@@ -1,6 +1,7 @@
-// Device steps and CUDA graphs (graph_stepper), the way cnnzoo-train runs on a GPU:
+// Device steps and CUDA graphs (train::trainer, train::graph_trainer), the way cnnzoo-train runs
+// on a GPU:
 //  - device steps (loss, accuracy and learning rate in GPU memory, batch rendered on the GPU)
-//    update the parameters as the host-driven network::train_step_soft does, clipping included;
+//    update the parameters as the host-driven train_step_soft does, clipping included;
 //  - replaying the captured graph updates them as the same steps launched eagerly do, and the
 //    replays really happen (status);
 //  - a step with a non-finite loss leaves the parameters alone and is counted with its number.
@@ -10,7 +11,7 @@
 
 #include <cnnzoo/data/batch_plan.hpp>
 #include <cnnzoo/models/resnet.hpp>
-#include <cnnzoo/graph_stepper.hpp>
+#include <cnnzoo/train/graph_step.hpp>
 
 #include "gpu_support.hpp"
 #include "support/random_images.hpp"
@@ -52,10 +53,10 @@ struct fixture {
 template <class P>
 using net_t = network<small_resnet, exec::cuda<P>>;
 
-template <class P>
-void configure(net_t<P>& net, double clip) {
-  net.optimizer().lr = 0.05;
-  net.optimizer().clip_norm = clip;
+template <class Trainer>
+void configure(Trainer& t, double clip) {
+  t.options().lr = 0.05;
+  t.options().clip_norm = clip;
 }
 
 template <class P>
@@ -66,7 +67,7 @@ vec params_of(const net_t<P>& net) {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("graph_stepper: device steps update the parameters as host-driven steps do",
+TEMPLATE_TEST_CASE("graph_trainer: device steps update the parameters as host-driven steps do",
                    "[cuda][gpu][graph]", fp32, bf16) {
   using T = typename exec::cuda<TestType>::value_type;
   const int batch = 16, steps = 4;
@@ -75,16 +76,17 @@ TEMPLATE_TEST_CASE("graph_stepper: device steps update the parameters as host-dr
     INFO("clip norm " << clip);
     net_t<TestType> host(batch, 9, exec::cuda<TestType>(fixed_loss_scale())),
         device(batch, 9, exec::cuda<TestType>(fixed_loss_scale()));
-    configure<TestType>(host, clip);
-    configure<TestType>(device, clip);
-    graph_stepper<net_t<TestType>> stepper(device, /*use_graphs=*/false);
+    train::trainer<net_t<TestType>> host_trainer(host);
+    train::graph_trainer<net_t<TestType>> stepper(device, /*use_graphs=*/false);
+    configure(host_trainer, clip);
+    configure(stepper, clip);
     stepper.set_images(f.set.pixels, f.norm);
     double loss_sum = 0;
     for (int s = 0; s < steps; ++s) {
       const data::batch_plan& p = f.plans[static_cast<std::size_t>(s)];
       const std::vector<float> x = f.host_images(p);
       const std::vector<T> t(p.targets.begin(), p.targets.end());
-      loss_sum += host.train_step_soft(x.data(), t.data(), batch) * batch;
+      loss_sum += host_trainer.train_step_soft(x.data(), t.data(), batch) * batch;
       stepper.queue(p.recipes, p.targets, p.labels, s, 0.05);
     }
     const ops::step_totals totals = stepper.take();
@@ -97,16 +99,16 @@ TEMPLATE_TEST_CASE("graph_stepper: device steps update the parameters as host-dr
   }
 }
 
-TEMPLATE_TEST_CASE("graph_stepper: graph replays match the same steps launched eagerly", "[cuda][gpu][graph]", fp32,
+TEMPLATE_TEST_CASE("graph_trainer: graph replays match the same steps launched eagerly", "[cuda][gpu][graph]", fp32,
                    bf16, fp16) {
   const int batch = 16, steps = 7;
   const fixture f(batch, steps);
   // fp16 at a fixed loss scale: an overflow in one network and not the other is no defect.
   net_t<TestType> eager(batch, 9, exec::cuda<TestType>(fixed_loss_scale())),
       graphed(batch, 9, exec::cuda<TestType>(fixed_loss_scale()));
-  configure<TestType>(eager, 1.0);
-  configure<TestType>(graphed, 1.0);
-  graph_stepper<net_t<TestType>> a(eager, false), b(graphed, true);
+  train::graph_trainer<net_t<TestType>> a(eager, false), b(graphed, true);
+  configure(a, 1.0);
+  configure(b, 1.0);
   a.set_images(f.set.pixels, f.norm);
   b.set_images(f.set.pixels, f.norm);
   for (int s = 0; s < steps; ++s) {
@@ -127,12 +129,12 @@ TEMPLATE_TEST_CASE("graph_stepper: graph replays match the same steps launched e
                    tolerance<TestType>::reduction);
 }
 
-TEST_CASE("graph_stepper: a non-finite loss leaves the parameters alone and is reported", "[cuda][gpu][graph]") {
+TEST_CASE("graph_trainer: a non-finite loss leaves the parameters alone and is reported", "[cuda][gpu][graph]") {
   const int batch = 8;
   const fixture f(batch, 3);
   net_t<fp32> net(batch, 9);
-  configure<fp32>(net, 0.0);
-  graph_stepper<net_t<fp32>> stepper(net);
+  train::graph_trainer<net_t<fp32>> stepper(net);
+  configure(stepper, 0.0);
   stepper.set_images(f.set.pixels, f.norm);
   stepper.queue(f.plans[0].recipes, f.plans[0].targets, f.plans[0].labels, 40, 0.05);
   stepper.take();

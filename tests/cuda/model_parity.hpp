@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <cnnzoo/cnnzoo.hpp>
+#include <cnnzoo/train/step.hpp>
 
 #include "gpu_support.hpp"
 
@@ -68,9 +69,10 @@ step_reference reference_step(int batch) {
   const vec x = on_common_grid(random_vector(std::size_t(batch) * cpu_net::input_shape.size(), 77));
   r.images.assign(x.begin(), x.end());
   for (int i = 0; i < batch; ++i) r.labels.push_back((i * 7 + 3) % cpu_net::classes);
-  c.optimizer().lr = 0;   // the step computes everything but leaves the parameters where they were
-  c.optimizer().weight_decay = 0;
-  r.loss = c.train_step(r.images.data(), r.labels.data(), batch, 0.1);
+  train::trainer ct(c);
+  ct.options().lr = 0;   // the step computes everything but leaves the parameters where they were
+  ct.options().weight_decay = 0;
+  r.loss = ct.train_step(r.images.data(), r.labels.data(), batch, 0.1);
   const std::size_t nz = std::size_t(batch) * cpu_net::classes;
   r.logits.assign(c.logits(batch), c.logits(batch) + nz);
   r.grads = c.download_grads();
@@ -96,9 +98,10 @@ void check_against_reference(const step_reference& r) {
   gpu_net g(batch, 3, policy(o));
   g.upload_params(r.params);
   g.upload_state(r.state);
-  g.optimizer().lr = 0;
-  g.optimizer().weight_decay = 0;
-  const double lg = g.train_step(r.images.data(), r.labels.data(), batch, 0.1);
+  train::trainer gt(g);
+  gt.options().lr = 0;
+  gt.options().weight_decay = 0;
+  const double lg = gt.train_step(r.images.data(), r.labels.data(), batch, 0.1);
   INFO(P::name << ": loss " << lg << " vs CPU " << r.loss);
   record(std::string(P::name) + " loss", std::abs(lg - r.loss) / std::abs(r.loss), tol.logits);
   CHECK(std::abs(lg - r.loss) <= tol.logits * std::abs(r.loss));
@@ -148,12 +151,13 @@ void check_model_parity(int batch) {
 template <class M, class P>
 void check_gpu_training_lowers_loss(int batch, int steps, double lr, double ratio = 0.7) {
   network<M, exec::cuda<P>> g(batch, 5, exec::cuda<P>(fixed_loss_scale()));
-  g.optimizer().lr = lr;
+  train::trainer gt(g);
+  gt.options().lr = lr;
   const auto x = images(std::size_t(batch) * g.input_shape.size(), 91);
   std::vector<int> labels(static_cast<std::size_t>(batch));
   for (int i = 0; i < batch; ++i) labels[std::size_t(i)] = i % g.classes;
   std::vector<double> losses;
-  for (int i = 0; i < steps; ++i) losses.push_back(g.train_step(x.data(), labels.data(), batch, 0.0));
+  for (int i = 0; i < steps; ++i) losses.push_back(gt.train_step(x.data(), labels.data(), batch, 0.0));
   std::string trace;
   for (double l : losses) trace += std::to_string(l) + " ";
   INFO(std::string(exec::cuda<P>::name) << " losses: " << trace << " (skipped steps " << g.policy().skipped_steps() << ")");

@@ -8,6 +8,7 @@
 
 #include <cnnzoo/cnnzoo.hpp>
 #include <cnnzoo/exec/eigen.hpp>
+#include <cnnzoo/train/step.hpp>
 
 using namespace cnnzoo;
 
@@ -39,28 +40,35 @@ struct sample_batch {
 template <class T>
 using net_t = network<small_net, exec::eigen<T>>;
 
+// A network and its trainer (which owns the momentum).
 template <class T>
-std::vector<double> run_steps(net_t<T>& net, const sample_batch& d, int steps) {
-  std::vector<double> losses;
-  for (int s = 0; s < steps; ++s) losses.push_back(net.train_step(d.images.data(), d.labels.data(), batch, 0.1));
-  return losses;
-}
+struct run {
+  net_t<T> net;
+  train::trainer<net_t<T>> trainer{net};
+  explicit run(std::uint64_t seed) : net(batch, seed) {}
+  std::vector<double> steps(const sample_batch& d, int count) {
+    std::vector<double> losses;
+    for (int s = 0; s < count; ++s) losses.push_back(trainer.train_step(d.images.data(), d.labels.data(), batch, 0.1));
+    return losses;
+  }
+  std::vector<T> velocity() const { return trainer.optimizer().download_velocity(net.policy()); }
+};
 
 template <class T>
 void check_same_seed() {
   const sample_batch d;
-  net_t<T> a(batch, 42), b(batch, 42);
-  REQUIRE(a.download_params() == b.download_params());
-  const auto la = run_steps(a, d, 3), lb = run_steps(b, d, 3);
+  run<T> a(42), b(42);
+  REQUIRE(a.net.download_params() == b.net.download_params());
+  const auto la = a.steps(d, 3), lb = b.steps(d, 3);
   CHECK(la == lb);
-  CHECK(a.download_params() == b.download_params());
-  CHECK(a.download_state() == b.download_state());
-  CHECK(a.download_velocity() == b.download_velocity());
-  CHECK(a.generator() == b.generator());
+  CHECK(a.net.download_params() == b.net.download_params());
+  CHECK(a.net.download_state() == b.net.download_state());
+  CHECK(a.velocity() == b.velocity());
+  CHECK(a.net.generator() == b.net.generator());
   // A different seed really is a different run.
-  net_t<T> c(batch, 43);
-  run_steps(c, d, 3);
-  CHECK(c.download_params() != a.download_params());
+  run<T> c(43);
+  c.steps(d, 3);
+  CHECK(c.net.download_params() != a.net.download_params());
 }
 
 }  // namespace
@@ -75,24 +83,25 @@ TEST_CASE("same seed, same steps: bit-identical parameters (double)", "[graph][d
 
 TEST_CASE("a network restored from buffers and generator state continues identically", "[graph][determinism]") {
   const sample_batch d;
-  net_t<float> a(batch, 42);
-  run_steps(a, d, 2);
+  run<float> a(42);
+  a.steps(d, 2);
   // Resume: another network (another seed) takes a's parameters, state, momentum and generator.
-  net_t<float> b(batch, 1000);
-  b.upload_params(a.download_params());
-  b.upload_state(a.download_state());
-  b.upload_velocity(a.download_velocity());
-  b.generator().set_state(a.generator().state());
-  const auto la = run_steps(a, d, 2), lb = run_steps(b, d, 2);
+  run<float> b(1000);
+  b.net.upload_params(a.net.download_params());
+  b.net.upload_state(a.net.download_state());
+  b.trainer.optimizer().upload_velocity(b.net.policy(), a.velocity());
+  b.net.generator().set_state(a.net.generator().state());
+  const auto la = a.steps(d, 2), lb = b.steps(d, 2);
   CHECK(la == lb);
-  CHECK(a.download_params() == b.download_params());
-  CHECK(a.download_state() == b.download_state());
+  CHECK(a.net.download_params() == b.net.download_params());
+  CHECK(a.net.download_state() == b.net.download_state());
 }
 
 TEST_CASE("inference is a pure function of parameters, state and input", "[graph][determinism]") {
   const sample_batch d;
-  net_t<float> a(batch, 42);
-  run_steps(a, d, 1);
+  run<float> r(42);
+  r.steps(d, 1);
+  net_t<float>& a = r.net;
   a.set_training(false);
   const auto z1 = a.logits_host(d.images.data(), batch);
   const auto z2 = a.logits_host(d.images.data(), batch);

@@ -1,10 +1,12 @@
 // Softmax cross-entropy: the policy op against the reference (loss and gradient, soft targets,
-// large logits), and the network's train_step with label smoothing and with soft targets.
+// large logits), and the training step (train::trainer) with label smoothing and with soft targets.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <stdexcept>
 #include <vector>
+
+#include <cnnzoo/train/step.hpp>
 
 #include "support/reference.hpp"
 
@@ -77,7 +79,8 @@ TEST_CASE("softmax cross-entropy: known values", "[layers][loss]") {
 TEST_CASE("train_step: loss with label smoothing and its gradient", "[layers][loss]") {
   const int n = 4;
   network<linear, exec::eigen<double>> net(n, 3);
-  net.optimizer().lr = 0;   // keep the parameters: only the loss and gradients are checked
+  train::trainer trainer(net);
+  trainer.options().lr = 0;   // keep the parameters: only the loss and gradients are checked
   std::vector<float> images(static_cast<std::size_t>(n) * 6);
   rng g(5);
   for (float& v : images) v = static_cast<float>(g.normal());
@@ -89,7 +92,7 @@ TEST_CASE("train_step: loss with label smoothing and its gradient", "[layers][lo
   for (double eps : {0.0, 0.1, 0.3}) {
     DYNAMIC_SECTION("smoothing " << eps) {
       const ref::loss_result r = ref::softmax_cross_entropy(n, 10, z, ref::smoothed_targets(labels, 10, eps));
-      const double loss = net.train_step(images.data(), labels.data(), n, eps);
+      const double loss = trainer.train_step(images.data(), labels.data(), n, eps);
       CHECK(loss == Approx(r.loss).epsilon(1e-12));
       const ref::dense_grads gr = ref::dense_backward(n, 6, 10, x, w, r.dlogits);
       CNNZOO_CHECK_CLOSE(net.grads(), gr.dw, 1e-12, 1e-12);
@@ -99,14 +102,14 @@ TEST_CASE("train_step: loss with label smoothing and its gradient", "[layers][lo
   SECTION("soft targets") {
     const ref::vec t = soft_targets(n, 10, 9);
     const ref::loss_result r = ref::softmax_cross_entropy(n, 10, z, t);
-    CHECK(net.train_step_soft(images.data(), t.data(), n) == Approx(r.loss).epsilon(1e-12));
+    CHECK(trainer.train_step_soft(images.data(), t.data(), n) == Approx(r.loss).epsilon(1e-12));
     CNNZOO_CHECK_CLOSE(net.grads(), ref::dense_backward(n, 6, 10, x, w, r.dlogits).dw, 1e-12, 1e-12);
   }
   SECTION("a label outside 0..9 is refused before anything changes") {
     const std::vector<int> bad{7, 0, 10, 7};
-    CHECK_THROWS_AS(net.train_step(images.data(), bad.data(), n), std::out_of_range);
+    CHECK_THROWS_AS(trainer.train_step(images.data(), bad.data(), n), std::out_of_range);
     const std::vector<int> negative{-1, 0, 1, 2};
-    CHECK_THROWS_AS(net.train_step(images.data(), negative.data(), n), std::out_of_range);
+    CHECK_THROWS_AS(trainer.train_step(images.data(), negative.data(), n), std::out_of_range);
     CHECK(net.download_params() == p);
   }
 }

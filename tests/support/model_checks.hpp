@@ -9,6 +9,7 @@
 
 #include <cnnzoo/cnnzoo.hpp>
 #include <cnnzoo/exec/eigen.hpp>
+#include <cnnzoo/train/step.hpp>
 
 namespace cnnzoo::testing {
 
@@ -35,8 +36,9 @@ void check_forward_backward(int n = 2) {
   for (int i = 0; i < n; ++i) labels[static_cast<std::size_t>(i)] = i % cifar10_classes;
 
   // Training mode: loss, gradients and the updated parameters are finite.
-  net.optimizer().lr = 0.01;
-  const double loss = net.train_step(x.data(), labels.data(), n, 0.1);
+  train::trainer trainer(net);
+  trainer.options().lr = 0.01;
+  const double loss = trainer.train_step(x.data(), labels.data(), n, 0.1);
   CHECK(std::isfinite(loss));
   CHECK(all_finite(net.grads(), net_t::param_count()));
   CHECK(all_finite(net.params(), net_t::param_count()));
@@ -58,14 +60,15 @@ template <model M>
 std::vector<double> sgd_losses(int n = 4, int steps = 6, double lr = 0.02) {
   using net_t = network<M, exec::eigen<float>>;
   net_t net(n, 21);
-  net.optimizer().lr = lr;
-  net.optimizer().weight_decay = 0;
+  train::trainer trainer(net);
+  trainer.options().lr = lr;
+  trainer.options().weight_decay = 0;
   net.options().dropout = 0.0f;  // the same function at every step
   const auto x = random_images(n, net_t::input_shape, 31);
   std::vector<int> labels(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) labels[static_cast<std::size_t>(i)] = (3 * i + 1) % cifar10_classes;
   std::vector<double> losses;
-  for (int s = 0; s < steps; ++s) losses.push_back(net.train_step(x.data(), labels.data(), n));
+  for (int s = 0; s < steps; ++s) losses.push_back(trainer.train_step(x.data(), labels.data(), n));
   return losses;
 }
 

@@ -1,12 +1,14 @@
 #pragma once
 // network<Model, Policy>: a model type bound to an execution policy, with its memory planned.
 //
-// Construction allocates, once, everything a step needs for up to `batch` images: the flat
-// parameter, gradient, momentum and state buffers, the activation arena and its gradient twin,
-// the input, targets and logit gradients. forward, backward and train_step then allocate nothing.
+// Construction allocates, once, everything a pass needs for up to `batch` images: the flat
+// parameter, gradient and state buffers, the activation arena and its gradient twin, the input,
+// the targets and the logit gradients. forward and backward then allocate nothing. The network
+// owns memory, initialisation, forward and backward; the training step and the optimiser (with
+// its momentum) are train::trainer's (train/step.hpp).
 //
 //   cnnzoo::network<cnnzoo::models::resnet18, cnnzoo::exec::eigen<float>> net{32};
-//   float loss = net.train_step(images, labels, 32);   // host NCHW floats, labels 0..9
+//   const auto logits = net.logits_host(images, 32);   // host NCHW floats
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -17,7 +19,6 @@
 
 #include "../core/rng.hpp"
 #include "../ops/policy.hpp"
-#include "../train/sgd.hpp"
 #include "model.hpp"
 
 namespace cnnzoo {
@@ -61,7 +62,6 @@ public:
     const std::size_t b = static_cast<std::size_t>(batch);
     params_ = policy_.template allocate<W>(root::size.params);
     grads_ = policy_.template allocate<W>(root::size.params);
-    velocity_ = policy_.template allocate<W>(root::size.params);
     decay_mask_ = policy_.template allocate<W>(root::size.params);
     state_ = policy_.template allocate<W>(root::size.state);
     aux_ = policy_.template allocate<W>(root::size.aux);
@@ -80,7 +80,7 @@ public:
 
   // ---- parameters and state ------------------------------------------------------------------
   // He-normal kernels (Keras' truncated normal, stddev sqrt(2 / fan_in)), zero biases and betas,
-  // unit gammas; running means 0, variances 1; momentum 0.
+  // unit gammas; running means 0, variances 1; gradients 0.
   void initialize(std::uint64_t seed) {
     rng g(seed);
     std::vector<W> p(root::size.params), s(root::size.state), mask(root::size.params, W(0));
@@ -103,7 +103,6 @@ public:
     policy_.upload(state_.data(), s.data(), s.size());
     policy_.upload(decay_mask_.data(), mask.data(), mask.size());
     std::vector<W> zeros(root::size.params, W(0));
-    policy_.upload(velocity_.data(), zeros.data(), zeros.size());
     policy_.upload(grads_.data(), zeros.data(), zeros.size());
   }
 
@@ -112,33 +111,33 @@ public:
   const std::vector<tensor_entry>& tensors() const noexcept { return table_; }
   W* params() noexcept { return params_.data(); }
   W* grads() noexcept { return grads_.data(); }
-  W* velocity() noexcept { return velocity_.data(); }
   W* state() noexcept { return state_.data(); }
-  const W* decay_mask() const noexcept { return decay_mask_.data(); }
   std::vector<W> download_params() const { return download<W>(params_.data(), root::size.params); }
   std::vector<W> download_grads() const { return download<W>(grads_.data(), root::size.params); }
   std::vector<W> download_state() const { return download<W>(state_.data(), root::size.state); }
-  std::vector<W> download_velocity() const { return download<W>(velocity_.data(), root::size.params); }
   void upload_params(std::span<const W> v) { upload_checked(params_, v, root::size.params, "parameters"); }
   void upload_state(std::span<const W> v) { upload_checked(state_, v, root::size.state, "state"); }
-  void upload_velocity(std::span<const W> v) { upload_checked(velocity_, v, root::size.params, "momentum"); }
 
   // ---- run-time switches ---------------------------------------------------------------------
   int batch_capacity() const noexcept { return batch_; }
   P& policy() noexcept { return policy_; }
+  const P& policy() const noexcept { return policy_; }
   void set_training(bool on) noexcept { training_ = on; }
   bool training() const noexcept { return training_; }
   run_options& options() noexcept { return options_; }
-  train::sgd_options& optimizer() noexcept { return sgd_; }
   rng& generator() noexcept { return gen_; }
 
   // ---- the passes, on data already in policy memory --------------------------------------------
   // The input buffer (n images, policy layout) that forward() reads.
   T* input() noexcept { return input_.data(); }
-  // Logits (n x classes) in policy memory, valid until the next forward.
-  const T* forward(int n) {
+  // Logits (n x classes) in policy memory, valid until the next forward. Dropout and drop-path
+  // masks take a fresh seed from generator().
+  const T* forward(int n) { return forward_seeded(n, gen_()); }
+  // The same with the masks' seed given: a device step passes 0, and the policy XORs every key
+  // with the step's own seed from policy memory (ops/policy.hpp, set_device_step_active).
+  const T* forward_seeded(int n, std::uint64_t seed) {
     check_batch(n);
-    step_seed_ = gen_();
+    step_seed_ = seed;
     root::template forward<P>(make_pass(n), root_slot(n), input_.data());
     return logits(n);
   }
@@ -183,75 +182,21 @@ public:
     return out;
   }
 
-  // One SGD step on hard labels with label smoothing eps: returns the mean loss before the step.
-  double train_step(const float* images, const int* labels, int n, double label_smoothing = 0.0) {
-    check_batch(n);
-    std::vector<T>& t = targets_host_;
-    t.assign(static_cast<std::size_t>(n) * classes, static_cast<T>(label_smoothing / classes));
-    for (int i = 0; i < n; ++i) {
-      if (labels[i] < 0 || labels[i] >= classes)
-        throw std::out_of_range("cnnzoo: label " + std::to_string(labels[i]) + " of image " + std::to_string(i) +
-                                " is outside 0.." + std::to_string(classes - 1));
-      t[static_cast<std::size_t>(i) * classes + static_cast<std::size_t>(labels[i])] += static_cast<T>(1.0 - label_smoothing);
-    }
-    return train_step_soft(images, t.data(), n);
-  }
-  // One SGD step on soft targets (n x classes rows summing to 1, e.g. from mixup).
-  double train_step_soft(const float* images, const T* targets_host, int n) {
-    set_input(images, n);
-    return train_step_on_input(targets_host, n);
-  }
-  // The same, on the n images already in input() (written there by the policy, e.g. by its
-  // render_batch augmentation).
-  double train_step_on_input(const T* targets_host, int n) {
-    check_batch(n);
-    policy_.upload(targets_.data(), targets_host, static_cast<std::size_t>(n) * classes);
-    const bool was = training_;
-    training_ = true;
-    const T* z = forward(n);
-    const double loss = policy_.softmax_cross_entropy(n, classes, z, targets_.data(), dlogits_.data());
-    backward(dlogits_.data(), n);
-    training_ = was;
-    if (!std::isfinite(loss)) return loss;   // the caller decides; parameters are untouched
-    train::sgd_step(policy_, sgd_, root::size.params, params_.data(), grads_.data(), velocity_.data(),
-                    decay_mask_.data());
-    return loss;
-  }
-
-  // ---- device steps (device_step_policy: CUDA) ----------------------------------------------------
-  // The soft targets (n x classes) that train_step_device reads, in policy memory.
+  // ---- what a training step reads and writes (train/step.hpp) -----------------------------------
+  // Soft targets (n x classes) and d loss / d logits, in policy memory.
   T* targets() noexcept { return targets_.data(); }
-  // One training step on input() and targets(), with `labels` (n bytes in policy memory) for the
-  // accuracy count, that never waits for the device: the loss, accuracy and any non-finite step
-  // accumulate in the policy (take_step_totals), the learning rate comes from its step inputs
-  // (set_step_inputs), and a step with a non-finite loss leaves the parameters alone. It queues
-  // the same work every time, so it can be captured into a CUDA graph (graph_stepper.hpp).
-  // The optimiser's momentum, decay, Nesterov flag and clipping norm are read here, on the host.
-  // Dropout and drop-path masks take their randomness from the step's seed in policy memory (the
-  // host-side key is fixed), so a replayed graph draws new masks every step, and eager and
-  // replayed steps draw the same ones. A step with a non-finite loss still updates the BatchNorm
-  // running statistics in its forward pass, as on the CPU.
-  void train_step_device(int n, const std::uint8_t* labels)
-    requires device_step_policy<P>
-  {
+  T* dlogits() noexcept { return dlogits_.data(); }
+  const W* decay_mask() const noexcept { return decay_mask_.data(); }
+  // Writes n rows of soft targets from the host.
+  void set_targets(const T* host, int n) {
     check_batch(n);
-    struct scope {
-      P& p;
-      network& net;
-      bool was;
-      ~scope() {
-        p.set_device_step_active(false);
-        net.training_ = was;
-      }
-    } guard{policy_, *this, training_};
-    policy_.set_device_step_active(true);
-    training_ = true;
-    step_seed_ = 0;
-    root::template forward<P>(make_pass(n), root_slot(n), input_.data());
-    policy_.loss_and_accuracy(n, classes, logits(n), targets_.data(), labels, dlogits_.data());
-    backward(dlogits_.data(), n);
-    policy_.sgd_update_device(root::size.params, params_.data(), grads_.data(), velocity_.data(), decay_mask_.data(),
-                              sgd_.momentum, sgd_.weight_decay, sgd_.nesterov, sgd_.clip_norm);
+    policy_.upload(targets_.data(), host, static_cast<std::size_t>(n) * classes);
+  }
+  // Throws unless 1 <= n <= the planned batch.
+  void check_batch(int n) const {
+    if (n <= 0 || n > batch_)
+      throw std::invalid_argument("cnnzoo: batch of " + std::to_string(n) + " images, but this network was planned for 1.." +
+                                  std::to_string(batch_) + "; construct it with a larger batch");
   }
 
 private:
@@ -261,11 +206,6 @@ private:
   pass<P> make_pass(int n) { return pass<P>{policy_, n, training_, step_seed_, act_.data(), options_}; }
   slot_t<P> root_slot(int) noexcept {
     return {params_.data(), grads_.data(), state_.data(), act_.data(), dact_.data(), aux_.data()};
-  }
-  void check_batch(int n) const {
-    if (n <= 0 || n > batch_)
-      throw std::invalid_argument("cnnzoo: batch of " + std::to_string(n) + " images, but this network was planned for 1.." +
-                                  std::to_string(batch_) + "; construct it with a larger batch");
   }
   template <class U>
   std::vector<U> download(const U* p, std::size_t count) const {
@@ -285,12 +225,11 @@ private:
   rng gen_;
   bool training_ = true;
   run_options options_{};
-  train::sgd_options sgd_{};
   std::uint64_t step_seed_ = 0;
   std::vector<tensor_entry> table_;
-  wbuf params_, grads_, velocity_, decay_mask_, state_, aux_;
+  wbuf params_, grads_, decay_mask_, state_, aux_;
   tbuf act_, dact_, input_, targets_, dlogits_;
-  std::vector<T> host_, targets_host_;
+  std::vector<T> host_;
 };
 
 }  // namespace cnnzoo

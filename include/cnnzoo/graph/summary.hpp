@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/model.hpp"
+#include "model.hpp"
 
 namespace cnnzoo {
 
