@@ -54,7 +54,7 @@ if [ "$mode" = prepare ]; then
   # The whole project is configured (other test folders refer to the zoo); only the GPU targets
   # are built.
   cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA=ON -DCNNZOO_BUILD_TESTS=ON \
-    -DCNNZOO_BUILD_EXAMPLES=ON >/dev/null
+    -DCNNZOO_BUILD_APPS=ON >/dev/null
   cmake --build build-gpu --target cnnzoo-gpu-tests -j "${JOBS:-2}"
   rm -rf "$carry"
   mkdir -p "$carry/bin" "$carry/lib" "$carry/include/catch2" "$carry/peers"

@@ -11,14 +11,14 @@ build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA="${CNNZOO_CUDA:-AUTO}" -DCNNZOO_NATIVE=ON >/dev/null
 cmake --build "$build" -j "$(nproc)" --target cnnzoo-train cnnzoo-models cnnzoo-summary
 if [ "$#" -gt 0 ]; then
-  exec "$build/examples/cnnzoo-train" "$@"
+  exec "$build/apps/cnnzoo-train" "$@"
 fi
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   # A GPU: the seed's recipe for ResNet18 (150 epochs), validating on 5,000 held-out images.
-  exec "$build/examples/cnnzoo-train" --model ResNet18 --device cuda --precision bf16 --val-split 5000 --out runs/ResNet18
+  exec "$build/apps/cnnzoo-train" --model ResNet18 --device cuda --precision bf16 --val-split 5000 --out runs/ResNet18
 fi
 # No GPU: a short CPU run that finishes in minutes; the full recipe on the CPU would take days.
 echo "cnnzoo: no GPU found; training ResNet18 on the CPU for a few minutes (2,000 images, 2 epochs)."
-echo "        For the full recipe run: $build/examples/cnnzoo-train --model ResNet18 --val-split 5000"
-exec "$build/examples/cnnzoo-train" --model ResNet18 --device cpu --epochs 2 --limit-train 2000 --val-split 1000 \
+echo "        For the full recipe run: $build/apps/cnnzoo-train --model ResNet18 --val-split 5000"
+exec "$build/apps/cnnzoo-train" --model ResNet18 --device cpu --epochs 2 --limit-train 2000 --val-split 1000 \
   --batch-size 64 --out runs/ResNet18-cpu-demo

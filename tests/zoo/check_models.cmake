@@ -1,6 +1,7 @@
-# cmake -DMODELS_EXE=... -DEXPECTED=expected_models.tsv -DREADME=README.md -P check_models.cmake
-# Checks cnnzoo-models against the seed table's exact counts, and the README's model table against
-# cnnzoo-models, so neither can drift. Every expected row must be present with the same numbers.
+# cmake -DMODELS_EXE=... -DEXPECTED=zoo/models.tsv -DREADME=README.md -P check_models.cmake
+# Checks cnnzoo-models against the zoo's table (its trainable and keras_total columns, the seed
+# table's exact counts), and the README's model table against cnnzoo-models, so neither can drift.
+# Every row of the table must be present with the same numbers, in cnnzoo-models and the README.
 execute_process(COMMAND ${MODELS_EXE} RESULT_VARIABLE rc OUTPUT_VARIABLE listing)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "cnnzoo-models failed (${rc})")
@@ -15,13 +16,14 @@ foreach(line IN LISTS lines)
 endforeach()
 
 file(STRINGS ${EXPECTED} expected_rows REGEX "^[^#]")
+list(POP_FRONT expected_rows)   # the column names
 set(errors "")
 set(missing "")
 foreach(row IN LISTS expected_rows)
   string(REPLACE "\t" ";" f "${row}")
   list(GET f 0 name)
-  list(GET f 1 trainable)
-  list(GET f 2 keras)
+  list(GET f 7 trainable)
+  list(GET f 8 keras)
   if(NOT DEFINED count_${name})
     list(APPEND missing "${name}")
     continue()
@@ -33,14 +35,22 @@ endforeach()
 
 # README rows look like: | ResNet18 | 11,177,098 | 11,185,034 | ...
 file(STRINGS ${README} readme_rows REGEX "^\\| [A-Za-z]")
+set(in_readme "")
 foreach(row IN LISTS readme_rows)
   if(row MATCHES "^\\| ([A-Za-z0-9_-]+) \\| ([0-9,]+) \\| ([0-9,]+) \\|")
     set(name ${CMAKE_MATCH_1})
+    list(APPEND in_readme ${name})
     string(REPLACE "," "" t "${CMAKE_MATCH_2}")
     string(REPLACE "," "" k "${CMAKE_MATCH_3}")
     if(DEFINED count_${name} AND NOT "${count_${name}}" STREQUAL "${t};${k}")
       string(APPEND errors "  README.md row ${name}: ${t};${k}, cnnzoo-models says ${count_${name}}\n")
     endif()
+  endif()
+endforeach()
+
+foreach(name IN LISTS ours)
+  if(NOT name IN_LIST in_readme)
+    string(APPEND errors "  ${name} has no row in README.md's model table\n")
   endif()
 endforeach()
 
@@ -51,4 +61,4 @@ endif()
 if(missing AND REQUIRE_ALL)
   message(FATAL_ERROR "models of the seed table missing from the zoo: ${missing}")
 endif()
-message(STATUS "${n_ours} models match the seed table exactly; not yet in the zoo: ${missing}")
+message(STATUS "${n_ours} models match zoo/models.tsv and README.md exactly")

@@ -12,7 +12,7 @@
 
 using namespace cnnzoo;
 
-TEST_CASE("trainer::run learns a generated CIFAR-10-format set well above chance", "[examples][trainer]") {
+TEST_CASE("trainer::run learns a generated CIFAR-10-format set well above chance", "[apps][trainer]") {
   const zoo::entry* model = test::learning_model();
   REQUIRE(model != nullptr);
   const test::learning_run plan;

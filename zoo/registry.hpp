@@ -21,11 +21,20 @@
 
 namespace cnnzoo::zoo {
 
-struct model_info {
+// A row of zoo/models.tsv, the one table of the zoo.
+struct table_row {
   std::string name;          // the seed table's spelling: "ResNet18", "SE-WideResNet_2"
   std::string type;          // the C++ type: "cnnzoo::models::resnet18"
   std::string header;        // "cnnzoo/models/resnet.hpp"
   int order = 0;             // row of the seed table
+  int seed_batch = 128;      // the seed table's batch size and epochs
+  int seed_epochs = 100;
+  double seed_lr = 0.1;      // the default recipe's peak learning rate
+  double seed_accuracy = -1; // the seed table's accuracy in percent; < 0 where it has none
+};
+
+// A model of the zoo: its row, and what the type itself says.
+struct model_info : table_row {
   std::size_t trainable = 0, keras_total = 0, flops = 0, activations = 0;
   shape input{};
 };

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "zoo/registry.hpp"
+
 namespace cnnzoo::trainer {
 
 struct recipe {
@@ -46,9 +48,9 @@ struct recipe {
   static recipe from_json(const nlohmann::json& j);
 };
 
-// The seed's per-model settings: its table's batch size and epochs, SGD with Nesterov momentum,
-// cosine decay from 0.1, flips and 4-pixel crops.
-recipe seed_recipe(const std::string& model);
+// The seed's per-model settings from the zoo's table (zoo/models.tsv): its batch size, epochs and
+// learning rate; SGD with Nesterov momentum, cosine decay, flips and 4-pixel crops.
+recipe seed_recipe(const zoo::table_row& row);
 // The seed's "more tricks" recipe (SE-WideResNet_2, 97.05%): HTD(-6, 3) decay with warm-up, mixup
 // 0.2, label smoothing 0.1, weight decay 1e-4, dropout 0.1, Keras-style affine augmentation,
 // gradient clipping, fp16 on the GPU, 220 epochs.

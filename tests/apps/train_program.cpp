@@ -16,7 +16,7 @@ namespace {
 const std::string program = CNNZOO_TRAIN_EXE;
 }
 
-TEST_CASE("cnnzoo-train --help lists every documented flag", "[examples][program]") {
+TEST_CASE("cnnzoo-train --help lists every documented flag", "[apps][program]") {
   test::temp_dir tmp("cnnzoo-train-help");
   for (const std::string args : {"--help", "--model ResNet18 --help"}) {
     const auto r = test::run_command("'" + program + "' " + args, tmp.path());
@@ -32,7 +32,7 @@ TEST_CASE("cnnzoo-train --help lists every documented flag", "[examples][program
   }
 }
 
-TEST_CASE("cnnzoo-train --list-models lists the zoo in seed-table order", "[examples][program]") {
+TEST_CASE("cnnzoo-train --list-models lists the zoo in seed-table order", "[apps][program]") {
   test::temp_dir tmp("cnnzoo-train-list");
   const auto r = test::run_command("'" + program + "' --list-models", tmp.path());
   CHECK(r.exit_code == 0);
@@ -42,7 +42,7 @@ TEST_CASE("cnnzoo-train --list-models lists the zoo in seed-table order", "[exam
   CHECK_FALSE(expected.empty());
 }
 
-TEST_CASE("cnnzoo-train without a model or with an unknown one exits 2", "[examples][program]") {
+TEST_CASE("cnnzoo-train without a model or with an unknown one exits 2", "[apps][program]") {
   test::temp_dir tmp("cnnzoo-train-usage");
   auto r = test::run_command("'" + program + "'", tmp.path());
   CHECK(r.exit_code == 2);
@@ -52,7 +52,7 @@ TEST_CASE("cnnzoo-train without a model or with an unknown one exits 2", "[examp
   CHECK(r.err.find("unknown model 'NoSuchNet'") != std::string::npos);
 }
 
-TEST_CASE("cnnzoo-train trains a generated CIFAR-10-format set well above chance", "[examples][program]") {
+TEST_CASE("cnnzoo-train trains a generated CIFAR-10-format set well above chance", "[apps][program]") {
   const zoo::entry* model = test::learning_model();
   REQUIRE(model != nullptr);
   const test::learning_run plan;

@@ -90,10 +90,10 @@ int main(int argc, char** argv) {
   try {
     trainer::recipe r;
     if (!model.empty()) {
-      const auto* e = zoo::find(model);
-      r = recipe_name == "sota" ? trainer::sota_recipe(e ? e->info.name : model)
-                                : trainer::seed_recipe(e ? e->info.name : model);
-      if (!e) r.model = model;  // run() explains that it is unknown
+      if (const auto* e = zoo::find(model))
+        r = recipe_name == "sota" ? trainer::sota_recipe(e->info.name) : trainer::seed_recipe(e->info);
+      else
+        r.model = model;  // run() explains that it is unknown
     }
     // Flags given on the command line override the recipe.
     auto take = [](CLI::Option* opt, auto& dst, const auto& src) { if (opt->count()) dst = src; };

@@ -48,7 +48,7 @@ std::string absolute_text(const fs::path& p) { return fs::absolute(p).lexically_
 
 }  // namespace
 
-TEST_CASE("resuming a checkpoint that cannot continue the run is refused, saying why", "[examples][trainer][refusal]") {
+TEST_CASE("resuming a checkpoint that cannot continue the run is refused, saying why", "[apps][trainer][refusal]") {
   test::temp_dir tmp("cnnzoo-trainer-refusals");
   test::write_learnable_data(tmp / "data", 40, 10);
   std::ostringstream log;
@@ -126,7 +126,7 @@ TEST_CASE("resuming a checkpoint that cannot continue the run is refused, saying
   CHECK(test::read_bytes(tmp / "good" / "checkpoint.bin") == good);
 }
 
-TEST_CASE("bad data is refused with the path and what is wrong", "[examples][trainer][refusal]") {
+TEST_CASE("bad data is refused with the path and what is wrong", "[apps][trainer][refusal]") {
   test::temp_dir tmp("cnnzoo-trainer-bad-data");
 
   SECTION("missing directory") {

@@ -2,11 +2,11 @@
 // anything else gets one plain line per epoch.
 #include <catch2/catch.hpp>
 
-#include <cnnzoo/train/progress.hpp>
+#include "train/progress.hpp"
 
 #include <sstream>
 
-using namespace cnnzoo::train;
+using namespace cnnzoo::trainer;
 
 TEST_CASE("format_duration", "[train][progress]") {
   CHECK(format_duration(0) == "0s");

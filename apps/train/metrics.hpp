@@ -16,9 +16,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../core/error.hpp"
+#include <cnnzoo/core/error.hpp>
 
-namespace cnnzoo::train {
+namespace cnnzoo::trainer {
 
 // A metrics or report file that cannot be written or read.
 class metrics_error : public cnnzoo::error {
@@ -236,4 +236,4 @@ inline void write_report_json(const std::filesystem::path& path, const run_repor
   if (ec) throw metrics_error("cnnzoo: cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
 }
 
-}  // namespace cnnzoo::train
+}  // namespace cnnzoo::trainer

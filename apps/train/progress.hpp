@@ -22,7 +22,7 @@
 
 #include <unistd.h>
 
-namespace cnnzoo::train {
+namespace cnnzoo::trainer {
 
 // "0s", "59s", "1m05s", "2h03m", "3d04h"; "--" for an unknown (negative or non-finite) time.
 // Rounded to whole seconds first, so 59.6 s reads "1m00s", never "60s".
@@ -241,4 +241,4 @@ private:
   bool drawn_ = false;
 };
 
-}  // namespace cnnzoo::train
+}  // namespace cnnzoo::trainer

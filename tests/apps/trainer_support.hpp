@@ -29,7 +29,7 @@ namespace cnnzoo::test {
 
 namespace fs = std::filesystem;
 
-// The tiny network tests/examples/tiny_model.cpp registers in the in-process test programs (not in
+// The tiny network tests/apps/tiny_model.cpp registers in the in-process test programs (not in
 // cnnzoo-train): it makes resume, NaN and refusal runs take a fraction of a second.
 inline constexpr const char* tiny_model = "TestTinyNet";
 

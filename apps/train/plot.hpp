@@ -2,11 +2,9 @@
 // Training curves as a PNG a user can open: loss against epoch (train and validation) beside
 // accuracy against epoch, with axes, ticks, grid and a legend.
 //
-// Rasterised here (anti-aliased lines, rectangles, a built-in 5x7 bitmap font) so the trainer
-// needs no plotting library, no fonts and no Python. The PNG is written by stb_image_write when
-// its header is available (Debian's libstb-dev puts it at <stb/stb_image_write.h>); otherwise,
-// or with CNNZOO_PLOT_BUILTIN_PNG defined, by a small built-in encoder (Sub filter + run-length
-// deflate with fixed Huffman codes), so a machine without stb still gets a plot.
+// Rasterised here (anti-aliased lines, rectangles) with stb_easy_font's glyphs for the text and
+// stb_image_write for the file (both from Debian's libstb-dev, header-only), so the trainer needs
+// no plotting library, no font files and no Python.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -22,50 +20,36 @@
 #include <string_view>
 #include <vector>
 
-#include <cnnzoo/train/crc32.hpp>
+#include <cnnzoo/core/error.hpp>
 
-#include "../core/error.hpp"
-
-#if !defined(CNNZOO_PLOT_BUILTIN_PNG)
-#  if __has_include(<stb/stb_image_write.h>)
-#    define CNNZOO_DETAIL_STB_HEADER <stb/stb_image_write.h>
-#  elif __has_include(<stb_image_write.h>)
-#    define CNNZOO_DETAIL_STB_HEADER <stb_image_write.h>
-#  endif
+// Private, static copies of the implementations: no other translation unit can clash with them
+// and no library needs linking.
+#if defined(__GNUC__)
+#  pragma GCC diagnostic push
+#  pragma GCC diagnostic ignored "-Wunused-function"
+#  pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#  pragma GCC diagnostic ignored "-Wsign-compare"
+#  pragma GCC diagnostic ignored "-Wunused-parameter"
+#  pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#  pragma GCC diagnostic ignored "-Wconversion"
+#  pragma GCC diagnostic ignored "-Wsign-conversion"
+#  pragma GCC diagnostic ignored "-Wold-style-cast"
+#  pragma GCC diagnostic ignored "-Wcast-qual"
+#  pragma GCC diagnostic ignored "-Wdouble-promotion"
+#  pragma GCC diagnostic ignored "-Wshadow"
 #endif
-#ifdef CNNZOO_DETAIL_STB_HEADER
-// A private, static copy of the implementation: no other translation unit can clash with it,
-// and no library needs linking. If the user's code included stb_image_write.h first, its
-// declarations (and the user's implementation) are used instead.
-#  ifndef INCLUDE_STB_IMAGE_WRITE_H
-#    if defined(__GNUC__)
-#      pragma GCC diagnostic push
-#      pragma GCC diagnostic ignored "-Wunused-function"
-#      pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#      pragma GCC diagnostic ignored "-Wsign-compare"
-#      pragma GCC diagnostic ignored "-Wunused-parameter"
-#      pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#      pragma GCC diagnostic ignored "-Wconversion"
-#      pragma GCC diagnostic ignored "-Wsign-conversion"
-#      pragma GCC diagnostic ignored "-Wold-style-cast"
-#      pragma GCC diagnostic ignored "-Wcast-qual"
-#      pragma GCC diagnostic ignored "-Wdouble-promotion"
-#      pragma GCC diagnostic ignored "-Wshadow"
-#    endif
-#    define STB_IMAGE_WRITE_STATIC
-#    define STB_IMAGE_WRITE_IMPLEMENTATION
-#    include CNNZOO_DETAIL_STB_HEADER
-#    undef STB_IMAGE_WRITE_IMPLEMENTATION
-#    if defined(__GNUC__)
-#      pragma GCC diagnostic pop
-#    endif
-#  endif
-#  define CNNZOO_PLOT_HAS_STB 1
-#else
-#  define CNNZOO_PLOT_HAS_STB 0
+#ifndef INCLUDE_STB_IMAGE_WRITE_H
+#  define STB_IMAGE_WRITE_STATIC
+#  define STB_IMAGE_WRITE_IMPLEMENTATION
+#  include <stb/stb_image_write.h>
+#  undef STB_IMAGE_WRITE_IMPLEMENTATION
+#endif
+#include <stb/stb_easy_font.h>
+#if defined(__GNUC__)
+#  pragma GCC diagnostic pop
 #endif
 
-namespace cnnzoo::train {
+namespace cnnzoo::trainer {
 
 class plot_error : public cnnzoo::error {
 public:
@@ -77,42 +61,6 @@ struct rgb {
   friend bool operator==(const rgb&, const rgb&) = default;
 };
 
-namespace detail {
-
-// 5x7 glyphs, one 5-bit row per entry (bit 4 = leftmost column). Lower case is drawn as upper
-// case; anything else unknown as '?'.
-struct glyph {
-  char c;
-  std::array<std::uint8_t, 7> rows;
-};
-inline constexpr glyph font5x7[] = {
-    {'0', {14, 17, 19, 21, 25, 17, 14}}, {'1', {4, 12, 4, 4, 4, 4, 14}},    {'2', {14, 17, 1, 2, 4, 8, 31}},
-    {'3', {31, 2, 4, 2, 1, 17, 14}},     {'4', {2, 6, 10, 18, 31, 2, 2}},   {'5', {31, 16, 30, 1, 1, 17, 14}},
-    {'6', {6, 8, 16, 30, 17, 17, 14}},   {'7', {31, 1, 2, 4, 8, 8, 8}},     {'8', {14, 17, 17, 14, 17, 17, 14}},
-    {'9', {14, 17, 17, 15, 1, 2, 12}},   {'A', {14, 17, 17, 17, 31, 17, 17}}, {'B', {30, 17, 17, 30, 17, 17, 30}},
-    {'C', {14, 17, 16, 16, 16, 17, 14}}, {'D', {28, 18, 17, 17, 17, 18, 28}}, {'E', {31, 16, 16, 30, 16, 16, 31}},
-    {'F', {31, 16, 16, 30, 16, 16, 16}}, {'G', {14, 17, 16, 23, 17, 17, 15}}, {'H', {17, 17, 17, 31, 17, 17, 17}},
-    {'I', {14, 4, 4, 4, 4, 4, 14}},      {'J', {7, 2, 2, 2, 2, 18, 12}},    {'K', {17, 18, 20, 24, 20, 18, 17}},
-    {'L', {16, 16, 16, 16, 16, 16, 31}}, {'M', {17, 27, 21, 21, 17, 17, 17}}, {'N', {17, 17, 25, 21, 19, 17, 17}},
-    {'O', {14, 17, 17, 17, 17, 17, 14}}, {'P', {30, 17, 17, 30, 16, 16, 16}}, {'Q', {14, 17, 17, 17, 21, 18, 13}},
-    {'R', {30, 17, 17, 30, 20, 18, 17}}, {'S', {15, 16, 16, 14, 1, 1, 30}},  {'T', {31, 4, 4, 4, 4, 4, 4}},
-    {'U', {17, 17, 17, 17, 17, 17, 14}}, {'V', {17, 17, 17, 17, 17, 10, 4}}, {'W', {17, 17, 17, 21, 21, 21, 10}},
-    {'X', {17, 17, 10, 4, 10, 17, 17}},  {'Y', {17, 17, 17, 10, 4, 4, 4}},   {'Z', {31, 1, 2, 4, 8, 16, 31}},
-    {'.', {0, 0, 0, 0, 0, 12, 12}},      {'-', {0, 0, 0, 31, 0, 0, 0}},     {'+', {0, 4, 4, 31, 4, 4, 0}},
-    {'%', {24, 25, 2, 4, 8, 19, 3}},     {':', {0, 12, 12, 0, 12, 12, 0}},  {'/', {0, 1, 2, 4, 8, 16, 0}},
-    {'(', {2, 4, 8, 8, 8, 4, 2}},        {')', {8, 4, 2, 2, 2, 4, 8}},      {'_', {0, 0, 0, 0, 0, 0, 31}},
-    {'=', {0, 0, 31, 0, 31, 0, 0}},      {',', {0, 0, 0, 0, 12, 4, 8}},     {' ', {0, 0, 0, 0, 0, 0, 0}},
-    {'?', {14, 17, 1, 2, 4, 0, 4}},
-};
-
-inline const std::array<std::uint8_t, 7>& glyph_rows(char c) {
-  if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  for (const auto& g : font5x7)
-    if (g.c == c) return g.rows;
-  return font5x7[std::size(font5x7) - 1].rows;
-}
-
-}  // namespace detail
 
 // An RGB raster, row-major, 3 bytes per pixel, (0, 0) at the top left.
 class image {
@@ -172,21 +120,27 @@ public:
   }
   void disc(double cx, double cy, double radius, rgb c) { line(cx, cy, cx, cy, c, 2 * radius); }
 
-  static int text_width(std::string_view s, int scale) { return s.empty() ? 0 : static_cast<int>(s.size()) * 6 * scale - scale; }
+  // stb_easy_font's glyphs: 7 units high (capitals), `scale` pixels per unit.
+  static int text_width(std::string_view s, int scale) {
+    if (s.empty()) return 0;
+    std::string t(s);
+    return stb_easy_font_width(t.data()) * scale;
+  }
   static int text_height(int scale) { return 7 * scale; }
   // Text with its top-left corner at (x, y); `vertical` runs it bottom to top, as a y-axis label.
   void text(int x, int y, std::string_view s, rgb c, int scale = 1, bool vertical = false) {
-    int pen = 0;
-    for (char ch : s) {
-      const auto& rows = detail::glyph_rows(ch);
-      for (int gy = 0; gy < 7; ++gy)
-        for (int gx = 0; gx < 5; ++gx) {
-          if (!((rows[static_cast<std::size_t>(gy)] >> (4 - gx)) & 1)) continue;
-          const int u = pen + gx * scale, v = gy * scale;  // glyph-space offsets
-          if (vertical) fill_rect(x + v, y - u - scale, x + v + scale, y - u, c);
-          else fill_rect(x + u, y + v, x + u + scale, y + v + scale, c);
-        }
-      pen += 6 * scale;
+    if (s.empty()) return;
+    std::string t(s);
+    // stb_easy_font emits axis-aligned quads, 4 vertices of (x, y, z, colour) each, in glyph units.
+    struct vertex { float x, y, z; unsigned char colour[4]; };
+    std::vector<vertex> quads(t.size() * 70 * 4);
+    const int n = stb_easy_font_print(0, 0, t.data(), nullptr, quads.data(), static_cast<int>(quads.size() * sizeof(vertex)));
+    for (int q = 0; q < n; ++q) {
+      const vertex* v = &quads[static_cast<std::size_t>(q) * 4];
+      const int u0 = static_cast<int>(std::lround(v[0].x)) * scale, u1 = static_cast<int>(std::lround(v[2].x)) * scale;
+      const int v0 = static_cast<int>(std::lround(v[0].y)) * scale, v1 = static_cast<int>(std::lround(v[2].y)) * scale;
+      if (vertical) fill_rect(x + v0, y - u1, x + v1, y - u0, c);
+      else fill_rect(x + u0, y + v0, x + u1, y + v1, c);
     }
   }
 
@@ -197,95 +151,8 @@ private:
 
 // ---- PNG output --------------------------------------------------------------------------------
 
-namespace detail {
-
-// A complete PNG: 8-bit RGB, one IDAT whose zlib stream uses the Sub filter and a deflate that
-// only finds runs (distance 1) with the fixed Huffman code. Plots are mostly flat colour, so
-// this is within a small factor of a real compressor at a fraction of the code.
-inline std::vector<std::uint8_t> encode_png_builtin(const image& img) {
-  const std::size_t w = static_cast<std::size_t>(img.width()), h = static_cast<std::size_t>(img.height());
-  std::vector<std::uint8_t> raw;
-  raw.reserve(h * (1 + 3 * w));
-  const auto& px = img.pixels();
-  for (std::size_t y = 0; y < h; ++y) {
-    raw.push_back(1);  // Sub: each byte minus the same channel of the pixel to its left
-    for (std::size_t i = 0; i < 3 * w; ++i) {
-      const std::uint8_t cur = px[y * 3 * w + i], left = i >= 3 ? px[y * 3 * w + i - 3] : 0;
-      raw.push_back(static_cast<std::uint8_t>(cur - left));
-    }
-  }
-
-  std::vector<std::uint8_t> z{0x78, 0x01};  // zlib header: deflate, 32K window, no dictionary
-  std::uint32_t bitbuf = 0;
-  int bitcount = 0;
-  auto put_bits = [&](std::uint32_t v, int n) {  // LSB first, as deflate packs them
-    bitbuf |= v << bitcount;
-    bitcount += n;
-    while (bitcount >= 8) { z.push_back(static_cast<std::uint8_t>(bitbuf)); bitbuf >>= 8; bitcount -= 8; }
-  };
-  auto put_code = [&](std::uint32_t code, int n) {  // Huffman codes go most significant bit first
-    std::uint32_t rev = 0;
-    for (int i = 0; i < n; ++i) rev |= ((code >> i) & 1u) << (n - 1 - i);
-    put_bits(rev, n);
-  };
-  auto put_symbol = [&](int s) {
-    if (s < 144) put_code(0x30u + static_cast<std::uint32_t>(s), 8);
-    else if (s < 256) put_code(0x190u + static_cast<std::uint32_t>(s - 144), 9);
-    else if (s < 280) put_code(static_cast<std::uint32_t>(s - 256), 7);
-    else put_code(0xC0u + static_cast<std::uint32_t>(s - 280), 8);
-  };
-  static constexpr int len_base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-  static constexpr int len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-
-  put_bits(1, 1);  // BFINAL
-  put_bits(1, 2);  // BTYPE = fixed Huffman
-  for (std::size_t i = 0; i < raw.size();) {
-    std::size_t run = 0;
-    if (i > 0)
-      while (run < 258 && i + run < raw.size() && raw[i + run] == raw[i - 1]) ++run;
-    if (run >= 3) {
-      int k = 28;
-      while (len_base[k] > static_cast<int>(run)) --k;
-      put_symbol(257 + k);
-      put_bits(static_cast<std::uint32_t>(static_cast<int>(run) - len_base[k]), len_extra[k]);
-      put_code(0, 5);  // distance code 0: distance 1
-      i += run;
-    } else {
-      put_symbol(raw[i]);
-      ++i;
-    }
-  }
-  put_symbol(256);
-  if (bitcount > 0) put_bits(0, 8 - bitcount);
-  std::uint32_t a = 1, b = 0;  // Adler-32 of the uncompressed data
-  for (std::uint8_t v : raw) { a = (a + v) % 65521u; b = (b + a) % 65521u; }
-  const std::uint32_t adler = (b << 16) | a;
-  for (int s = 24; s >= 0; s -= 8) z.push_back(static_cast<std::uint8_t>(adler >> s));
-
-  std::vector<std::uint8_t> png{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  auto be32 = [&](std::uint32_t v) { for (int s = 24; s >= 0; s -= 8) png.push_back(static_cast<std::uint8_t>(v >> s)); };
-  auto chunk = [&](const char* type, const std::vector<std::uint8_t>& data) {
-    be32(static_cast<std::uint32_t>(data.size()));
-    const std::size_t start = png.size();
-    png.insert(png.end(), type, type + 4);
-    png.insert(png.end(), data.begin(), data.end());
-    be32(crc32(std::span(png.data() + start, png.size() - start)));
-  };
-  std::vector<std::uint8_t> ihdr;
-  for (std::uint32_t v : {static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(h)})
-    for (int s = 24; s >= 0; s -= 8) ihdr.push_back(static_cast<std::uint8_t>(v >> s));
-  ihdr.insert(ihdr.end(), {8, 2, 0, 0, 0});  // 8-bit, truecolour, deflate, adaptive filters, no interlace
-  chunk("IHDR", ihdr);
-  chunk("IDAT", z);
-  chunk("IEND", {});
-  return png;
-}
-
-}  // namespace detail
-
-// The image as PNG bytes, by stb_image_write when available, else by the built-in encoder.
+// The image as PNG bytes (stb_image_write).
 inline std::vector<std::uint8_t> encode_png(const image& img) {
-#if CNNZOO_PLOT_HAS_STB
   std::vector<std::uint8_t> out;
   auto sink = [](void* ctx, void* data, int size) {
     auto* v = static_cast<std::vector<std::uint8_t>*>(ctx);
@@ -295,9 +162,6 @@ inline std::vector<std::uint8_t> encode_png(const image& img) {
     throw plot_error("cnnzoo: stb_image_write could not encode a " + std::to_string(img.width()) + "x" +
                      std::to_string(img.height()) + " PNG");
   return out;
-#else
-  return detail::encode_png_builtin(img);
-#endif
 }
 
 inline void write_png(const std::filesystem::path& path, const image& img) {
@@ -490,4 +354,4 @@ inline void write_training_curves(const std::filesystem::path& path, const train
   write_png(path, render_training_curves(h, val_label, width, height));
 }
 
-}  // namespace cnnzoo::train
+}  // namespace cnnzoo::trainer

@@ -1,42 +1,18 @@
 #include "recipe.hpp"
 
-#include <map>
-
 namespace cnnzoo::trainer {
 
-namespace {
-// The seed table's batch size and epochs (README of the seed project).
-struct table_row { int batch, epochs; };
-const std::map<std::string, table_row>& seed_table() {
-  static const std::map<std::string, table_row> t{
-      {"AlexNet", {128, 100}},        {"NIN", {128, 100}},           {"VGG16", {128, 100}},
-      {"InceptionV1", {128, 100}},    {"InceptionV2", {128, 100}},   {"InceptionV3", {128, 100}},
-      {"InceptionV4", {128, 100}},    {"ResNet18", {128, 150}},      {"ResNet50", {128, 100}},
-      {"DilatedConv", {128, 100}},    {"SqueezeNet", {32, 100}},     {"StochasticDepth", {128, 100}},
-      {"FractalNet", {128, 100}},     {"Xception", {128, 100}},      {"PyramidNet110", {128, 100}},
-      {"ResNeXt50", {128, 100}},      {"WideResNet", {128, 150}},    {"DenseNet100", {128, 150}},
-      {"DenseNet121", {128, 100}},    {"DualPathNet50", {128, 100}}, {"DualPathNet92", {128, 100}},
-      {"ShuffleNetV2", {128, 100}},   {"MobileNetV3", {128, 100}},   {"SE-ResNet50", {128, 100}},
-      {"SE-ResNeXt50", {128, 120}},   {"SE-WideResNet", {128, 150}}, {"SE-WideResNet_2", {128, 220}},
-      {"SENet154", {128, 100}},       {"CBAM-ResNet50", {128, 100}}, {"SKNet", {256, 100}},
-      {"EfficientNetB0", {64, 100}},
-  };
-  return t;
-}
-}  // namespace
-
-recipe seed_recipe(const std::string& model) {
+recipe seed_recipe(const zoo::table_row& row) {
   recipe r;
-  r.model = model;
-  if (auto it = seed_table().find(model); it != seed_table().end()) {
-    r.batch_size = it->second.batch;
-    r.epochs = it->second.epochs;
-  }
-  if (model == "SE-WideResNet_2") return sota_recipe(model);
-  // The two networks of the table without BatchNorm after every convolution do not survive the
-  // common lr of 0.1: SqueezeNet (no BatchNorm at all) turns NaN within its first epoch and
-  // AlexNet's three unnormalized 3x3 layers make its loss explode. They start at 0.01.
-  if (model == "SqueezeNet" || model == "AlexNet") r.lr = 0.01;
+  r.model = row.name;
+  if (row.name == "SE-WideResNet_2") return sota_recipe(row.name);
+  // The seed table's batch size and epochs, and the table's learning rate: 0.1, or 0.01 for the
+  // two networks without BatchNorm after every convolution, which do not survive 0.1 (SqueezeNet,
+  // no BatchNorm at all, turns NaN within its first epoch; AlexNet's three unnormalized 3x3
+  // layers make its loss explode).
+  r.batch_size = row.seed_batch;
+  r.epochs = row.seed_epochs;
+  r.lr = row.seed_lr;
   return r;
 }
 

@@ -13,11 +13,11 @@
 #include <cnnzoo/data/batch_plan.hpp>
 #include <cnnzoo/data/cifar10.hpp>
 #include <cnnzoo/train/checkpoint.hpp>
-#include <cnnzoo/train/metrics.hpp>
-#include <cnnzoo/train/plot.hpp>
-#include <cnnzoo/train/progress.hpp>
 #include <cnnzoo/train/schedule.hpp>
 
+#include "metrics.hpp"
+#include "plot.hpp"
+#include "progress.hpp"
 #include "zoo/registry.hpp"
 
 namespace cnnzoo::trainer {
@@ -60,7 +60,7 @@ void validate(const recipe& r) {
 // Evaluation in inference mode over a whole split.
 struct evaluation {
   double loss = 0, accuracy = 0;
-  train::confusion_matrix confusion{classes};
+  confusion_matrix confusion{classes};
 };
 
 evaluation evaluate(zoo::runner& net, const data::dataset& set, const data::channel_statistics& stats) {
@@ -249,19 +249,19 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
         << checkpoint_file << " is replaced after the first epoch; --resume " << out.string() << " would continue it)\n";
   if (r.device != "cuda" && net->device().rfind("cpu", 0) == 0 && r.precision != "fp32")
     log << "cnnzoo-train: note: the CPU trains in fp32 (the recipe's " << r.precision << " applies on CUDA)\n";
-  std::vector<train::epoch_metrics> history;
-  if (ck && fs::exists(out / metrics_file)) history = train::read_metrics(out / metrics_file, progress.epoch);
+  std::vector<epoch_metrics> history;
+  if (ck && fs::exists(out / metrics_file)) history = read_metrics(out / metrics_file, progress.epoch);
   {  // Rewrite the metrics file up to the resumed epoch (lines of epochs after the checkpoint are
      // re-done), through a temporary file so that a crash here cannot lose the earlier lines.
     fs::path tmp = out / metrics_file;
     tmp += ".tmp";
     {
-      train::metrics_writer rewrite(tmp, false);
+      metrics_writer rewrite(tmp, false);
       for (const auto& m : history) rewrite.write(m);
     }
     fs::rename(tmp, out / metrics_file);
   }
-  train::metrics_writer metrics(out / metrics_file, true);
+  metrics_writer metrics(out / metrics_file, true);
 
   log << "cnnzoo-train: " << r.model << " (" << entry->info.trainable << " trainable parameters) on "
       << net->device() << ", " << n_train << " training images"
@@ -270,7 +270,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       << ", " << r.epochs << " epochs, schedule " << lr_at.name() << "\n";
   if (ck) log << "cnnzoo-train: resuming " << out.string() << " after epoch " << progress.epoch << "\n";
 
-  train::progress_reporter reporter(log, r.epochs, steps_per_epoch, batch);
+  progress_reporter reporter(log, r.epochs, steps_per_epoch, batch);
   net->set_training_images(train_set.pixels, data::render_norm(stats));
   std::vector<std::size_t> order(n_train);
   // A non-finite loss or weights end the run (exit code 3), naming the checkpoint to go back to.
@@ -339,7 +339,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
                         ", mean loss " + number(loss_sum / static_cast<double>(seen)) + ")");
     }
 
-    train::epoch_metrics m;
+    epoch_metrics m;
     m.epoch = epoch + 1;
     m.step = progress.step;
     m.lr = net->optimizer().lr;
@@ -357,7 +357,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     m.wall_seconds = progress.wall_seconds;
     metrics.write(m);
     history.push_back(m);
-    train::epoch_status st;
+    epoch_status st;
     st.epoch = m.epoch;
     st.epochs = r.epochs;
     st.step = m.step;
@@ -376,7 +376,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       own_checkpoint = true;
       last_saved_epoch = progress.epoch;
     }
-    train::training_history h;
+    training_history h;
     for (const auto& e : history) {
       h.epoch.push_back(e.epoch);
       h.train_loss.push_back(e.train_loss);
@@ -384,7 +384,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       h.val_loss.push_back(e.val_loss.value_or(NAN));
       h.val_acc.push_back(e.val_acc.value_or(NAN));
     }
-    train::write_training_curves(out / plot_file, h, val_set ? "validation" : "test");
+    write_training_curves(out / plot_file, h, val_set ? "validation" : "test");
   }
 
   if (progress.epoch < r.epochs) {
@@ -404,7 +404,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   // ---- the final report --------------------------------------------------------------------------------
   const data::dataset* final_set = test_set ? &*test_set : val_set ? &*val_set : &train_set;
   const evaluation e = evaluate(*net, *final_set, stats);
-  train::run_report report;
+  run_report report;
   report.model = r.model;
   report.epochs = progress.epoch;
   report.evaluated_on = test_set ? "test" : val_set ? "validation" : "train";
@@ -420,7 +420,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   report.class_names = class_names;
   report.config = r.to_json();
   report.config["device"] = net->device();
-  train::write_report_json(out / report_file, report);
+  write_report_json(out / report_file, report);
   log << "cnnzoo-train: " << report.evaluated_on << " accuracy " << e.accuracy * 100 << "% after "
       << progress.epoch << " epochs, " << report.train_seconds << " s; wrote " << (out / report_file).string()
       << ", " << (out / metrics_file).string() << ", " << (out / plot_file).string() << ", "

@@ -14,8 +14,10 @@ struct tiny_net : seq<conv<conv_args{.out = 8, .kernel = 3, .stride = 2}>, batch
                       conv<conv_args{.out = 16, .kernel = 3, .stride = 2}>, batch_norm, relu, global_avg_pool,
                       dropout<0.1>, dense<10>> {};
 
-const zoo::entry entry_ = zoo::make_entry<tiny_net>(test::tiny_model, "tiny_net (tests/examples/tiny_model.cpp)",
-                                                    "tests/examples/tiny_model.cpp", 1000);
+// Its recipe defaults are the table's usual ones: batch 128, 100 epochs, lr 0.1.
+const zoo::entry entry_ = zoo::make_entry<tiny_net>(
+    {.name = test::tiny_model, .type = "tiny_net (tests/apps/tiny_model.cpp)", .header = "tests/apps/tiny_model.cpp",
+     .order = 1000});
 const zoo::registration registration_{&entry_};
 
 }  // namespace

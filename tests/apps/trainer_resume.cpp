@@ -65,7 +65,7 @@ std::vector<double> column(const fs::path& metrics, const char* key) {
 
 }  // namespace
 
-TEST_CASE("a resumed run equals the uninterrupted run bit for bit", "[examples][trainer][resume]") {
+TEST_CASE("a resumed run equals the uninterrupted run bit for bit", "[apps][trainer][resume]") {
   test::temp_dir tmp("cnnzoo-trainer-resume");
   test::write_learnable_data(tmp / "data", 90, 30);
   std::ostringstream log;
@@ -113,7 +113,7 @@ TEST_CASE("a resumed run equals the uninterrupted run bit for bit", "[examples][
   CHECK(rc.at("train_seconds").get<double>() >= column(tmp / "cut" / "metrics.jsonl", "wall_seconds").back());
 }
 
-TEST_CASE("training is deterministic for a seed on the CPU", "[examples][trainer][resume]") {
+TEST_CASE("training is deterministic for a seed on the CPU", "[apps][trainer][resume]") {
   test::temp_dir tmp("cnnzoo-trainer-determinism");
   test::write_learnable_data(tmp / "data", 90, 30);
   std::ostringstream log;
@@ -128,7 +128,7 @@ TEST_CASE("training is deterministic for a seed on the CPU", "[examples][trainer
         train::checkpoint_reader::load(tmp / "c" / "checkpoint.bin").get<float>("params"));
 }
 
-TEST_CASE("a non-finite loss stops the run with code 3 and keeps the last good checkpoint", "[examples][trainer][nan]") {
+TEST_CASE("a non-finite loss stops the run with code 3 and keeps the last good checkpoint", "[apps][trainer][nan]") {
   test::temp_dir tmp("cnnzoo-trainer-nan");
   test::write_learnable_data(tmp / "data", 90, 30);
   std::ostringstream log;

@@ -2,14 +2,14 @@
 // fields of report.json that scripts rely on.
 #include <catch2/catch.hpp>
 
-#include <cnnzoo/train/metrics.hpp>
+#include "train/metrics.hpp"
 
 #include <cmath>
 #include <fstream>
 
 #include "support/temp_dir.hpp"
 
-using namespace cnnzoo::train;
+using namespace cnnzoo::trainer;
 using cnnzoo::test::temp_dir;
 using Catch::Matchers::Contains;
 

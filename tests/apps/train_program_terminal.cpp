@@ -13,7 +13,7 @@ namespace {
 const std::string program = CNNZOO_TRAIN_EXE;
 }
 
-TEST_CASE("cnnzoo-train draws a progress bar on a terminal", "[examples][program]") {
+TEST_CASE("cnnzoo-train draws a progress bar on a terminal", "[apps][program]") {
   // util-linux `script` runs the program on a pseudo-terminal; without it there is nothing to test.
   if (std::system("command -v script >/dev/null 2>&1") != 0) {
     WARN("`script` (util-linux) is not installed: the terminal progress bar is not tested");

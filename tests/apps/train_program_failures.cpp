@@ -33,7 +33,7 @@ std::vector<std::uint8_t> fake_checkpoint(const std::string& model) {
 
 }  // namespace
 
-TEST_CASE("cnnzoo-train refuses a checkpoint it cannot resume with exit code 5, saying why", "[examples][program]") {
+TEST_CASE("cnnzoo-train refuses a checkpoint it cannot resume with exit code 5, saying why", "[apps][program]") {
   test::temp_dir tmp("cnnzoo-train-refusals");
   const zoo::entry* model = test::cheapest_zoo_model();
   REQUIRE(model != nullptr);
@@ -82,7 +82,7 @@ TEST_CASE("cnnzoo-train refuses a checkpoint it cannot resume with exit code 5, 
   }
 }
 
-TEST_CASE("cnnzoo-train refuses bad data with exit code 4 and the path", "[examples][program]") {
+TEST_CASE("cnnzoo-train refuses bad data with exit code 4 and the path", "[apps][program]") {
   test::temp_dir tmp("cnnzoo-train-bad-data");
   const zoo::entry* model = test::cheapest_zoo_model();
   REQUIRE(model != nullptr);
@@ -123,7 +123,7 @@ TEST_CASE("cnnzoo-train refuses bad data with exit code 4 and the path", "[examp
 }
 
 TEST_CASE("cnnzoo-train stops on a non-finite loss with exit code 3 and keeps the last good checkpoint",
-          "[examples][program]") {
+          "[apps][program]") {
   test::temp_dir tmp("cnnzoo-train-nan");
   const zoo::entry* model = test::learning_model();
   REQUIRE(model != nullptr);

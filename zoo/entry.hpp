@@ -128,10 +128,10 @@ std::unique_ptr<runner> make_cuda_runner(const runner_options& o, const std::str
 }
 
 template <model M>
-entry make_entry(std::string name, std::string type, std::string header, int order) {
+entry make_entry(table_row row) {
   entry e;
-  e.info = {std::move(name), std::move(type), std::move(header), order, trainable_params<M>, keras_total<M>,
-            forward_flops<M>, activations_per_image<M>, model_input<M>};
+  e.info = {std::move(row), trainable_params<M>, keras_total<M>, forward_flops<M>, activations_per_image<M>,
+            model_input<M>};
   const std::string label = e.info.name;
   e.summary = [label](std::ostream& os, int depth) { print_summary<M>(os, label, depth); };
   e.make = [label](const runner_options& o) -> std::unique_ptr<runner> {
