@@ -42,11 +42,7 @@ find_nvcc() {
   command -v nvcc 2>/dev/null || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; } || true
 }
 
-# MAJOR * 10000 + MINOR * 100 + PATCH of a cudnn_version.h, as cudnnGetVersion() reports it.
-cudnn_built() {
-  awk '/#define CUDNN_MAJOR / {ma=$3} /#define CUDNN_MINOR / {mi=$3} /#define CUDNN_PATCHLEVEL / {pa=$3}
-       END {print ma * 10000 + mi * 100 + pa}' "$1"
-}
+source scripts/gpu-common.sh
 
 # ---- prepare: build here, carry there -----------------------------------------------------------------
 if [ "$mode" = prepare ]; then
@@ -103,13 +99,6 @@ trap finish EXIT
 
 bin="$root/$carry/bin"
 export LD_LIBRARY_PATH="$root/$carry/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
-elapsed() { echo $(( $(date +%s) - started )); }
-# Seconds a step may take: at most CAP, and never past the deadline less a reserve for the tables.
-budget() {
-  local r=$(( deadline - $(elapsed) - ${RESERVE:-15} ))
-  [ "$r" -gt "$1" ] && r=$1
-  echo "$r"
-}
 tables() { python3 "$root/scripts/gpu_tables.py" "$1" "$scratch"; }
 
 build_here() {
@@ -152,34 +141,6 @@ build_here() {
   wait "$bench_pid"
 }
 
-# The first cuDNN that is the same major version as the headers and at least as new, on
-# LD_LIBRARY_PATH ahead of the others; each candidate is asked its version in a process of its own.
-choose_cudnn() {
-  local built want dir f v chosen=""
-  built=$(cat "$root/$carry/CUDNN_BUILT" "$scratch/CUDNN_BUILT" 2>/dev/null | head -1)
-  built=${built:-0}
-  echo "cuDNN headers the binaries were compiled against: $((built / 10000)).$((built % 10000 / 100)).$((built % 100))"
-  local candidates=()
-  dir=$(python3 -c 'import os, nvidia.cudnn as c; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null) && candidates+=("$dir")
-  candidates+=(/usr/lib/x86_64-linux-gnu /usr/local/cuda/lib64)
-  for dir in "${candidates[@]}"; do
-    f="$dir/libcudnn.so.9"
-    [ -e "$f" ] || continue
-    v=$(python3 -c 'import ctypes, sys; print(ctypes.CDLL(sys.argv[1]).cudnnGetVersion())' "$f" 2>/dev/null || echo 0)
-    want=""
-    if [ "$v" -ge "$built" ] && [ $((v / 10000)) -eq $((built / 10000)) ]; then want=" (supported)"; fi
-    echo "  candidate $f: cuDNN $((v / 10000)).$((v % 10000 / 100)).$((v % 100))$want"
-    [ -z "$chosen" ] && [ -n "$want" ] && chosen=$dir
-  done
-  if [ -n "$chosen" ]; then
-    export LD_LIBRARY_PATH="$chosen:$LD_LIBRARY_PATH"
-    echo "chosen: $chosen (first on LD_LIBRARY_PATH; CNNZOO_CUDNN_STRICT=1)"
-  else
-    echo "gpu-check: no cuDNN >= the headers' version found: the policy will refuse to start (CNNZOO_CUDNN_STRICT=1)"
-  fi
-  export CNNZOO_CUDNN_STRICT=1
-}
-
 run_test() {   # run_test BINARY CAP [Catch2 arguments...]
   local t=$1 cap=$2 name s rc summary limit
   shift 2
@@ -215,7 +176,7 @@ preflight() {
     echo "gpu-check: no carried binaries in $bin: building here (several minutes; run 'prepare' on the CPU machine instead)"
     build_here || true
   fi
-  choose_cudnn
+  choose_cudnn "$(cat "$root/$carry/CUDNN_BUILT" "$scratch/CUDNN_BUILT" 2>/dev/null | head -1)"
   [ -x "$bin/test_cuda_ops" ] || { echo "gpu-check: preflight FAILED: no test binaries"; return 1; }
   echo "libraries test_cuda_ops resolves:"
   ldd "$bin/test_cuda_ops" | grep -E "cudnn|cublas|cudart|not found" | sed 's/^/  /'

@@ -28,6 +28,7 @@ carry=carry/gpu-train
 epochs=${EPOCHS:-18}
 started=$(date +%s)
 deadline=${DEADLINE:-540}
+source scripts/gpu-common.sh
 
 if [ "$mode" = prepare ]; then
   set -e
@@ -41,8 +42,7 @@ if [ "$mode" = prepare ]; then
   cp "$shared/cifar10/cifar10-train-jpeg.tar.xz" "$shared/cifar10/make_cifar10_bin.py" "$carry/data/"
   cp "$shared"/peers/torch_train_resnet18.py "$shared"/peers/torch_throughput.py "$carry/peers/"
   cudnn_inc=$(sed -n 's/^CUDNN_INCLUDE_DIR:PATH=//p' build-gpu-train/CMakeCache.txt)
-  awk '/#define CUDNN_MAJOR / {ma=$3} /#define CUDNN_MINOR / {mi=$3} /#define CUDNN_PATCHLEVEL / {pa=$3}
-       END {print ma * 10000 + mi * 100 + pa}' "$cudnn_inc/cudnn_version.h" > "$carry/CUDNN_BUILT"
+  cudnn_built "$cudnn_inc/cudnn_version.h" > "$carry/CUDNN_BUILT"
   git rev-parse HEAD > "$carry/COMMIT" 2>/dev/null || true
 fi
 if [ "$mode" = prepare ] || [ "$mode" = manifest ]; then
@@ -66,38 +66,13 @@ finish() {
   echo "gpu-train-check: $(( $(date +%s) - started )) s; summary.txt and gpu-train-check.tar.gz in $out"
 }
 trap finish EXIT
-elapsed() { echo $(( $(date +%s) - started )); }
-budget() {   # at most $1 seconds, never past the deadline less a reserve for the table
-  local r=$(( deadline - $(elapsed) - ${RESERVE:-15} ))
-  [ "$r" -gt "$1" ] && r=$1
-  echo "$r"
-}
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 train=$carry/bin/cnnzoo-train
-
-# The first cuDNN of the headers' major version and at least as new, first on LD_LIBRARY_PATH
-# (the same rule as scripts/gpu-check.sh; the policy refuses any other under CNNZOO_CUDNN_STRICT).
-choose_cudnn() {
-  local built dir f v chosen="" candidates=()
-  built=$(cat "$carry/CUDNN_BUILT" 2>/dev/null || echo 0)
-  dir=$(python3 -c 'import os, nvidia.cudnn as c; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null) && candidates+=("$dir")
-  candidates+=(/usr/lib/x86_64-linux-gnu /usr/local/cuda/lib64)
-  for dir in "${candidates[@]}"; do
-    f="$dir/libcudnn.so.9"
-    [ -e "$f" ] || continue
-    v=$(python3 -c 'import ctypes, sys; print(ctypes.CDLL(sys.argv[1]).cudnnGetVersion())' "$f" 2>/dev/null || echo 0)
-    echo "  candidate $f: cuDNN $((v / 10000)).$((v % 10000 / 100)).$((v % 100))"
-    if [ -z "$chosen" ] && [ "$v" -ge "$built" ] && [ $((v / 10000)) -eq $((built / 10000)) ]; then chosen=$dir; fi
-  done
-  [ -n "$chosen" ] && export LD_LIBRARY_PATH="$chosen:$LD_LIBRARY_PATH"
-  echo "compiled against cuDNN $((built / 10000)).$((built % 10000 / 100)).$((built % 100)); chosen: ${chosen:-none (the trainer will refuse)}"
-  export CNNZOO_CUDNN_STRICT=1
-}
 
 preflight() {
   echo "== preflight: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi'), $epochs epochs"
   [ -x "$train" ] || { echo "gpu-train-check: $train missing: run 'prepare' and carry $carry"; return 1; }
-  choose_cudnn
+  choose_cudnn "$(cat "$carry/CUDNN_BUILT" 2>/dev/null)"
   ldd "$train" | grep -E "cudnn|cublas|cudart|not found" | sed 's/^/  /'
   # The data, in the binary format for cnnzoo and as tensors (the same split) for the peer.
   if [ ! -f "$scratch/cifar10/data_batch_5.bin" ]; then

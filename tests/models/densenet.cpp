@@ -17,7 +17,7 @@ static_assert(trainable_params<models::densenet121> == 7'842'826);
 static_assert(keras_total<models::densenet121> == 7'936'202);
 static_assert(output_shape<models::densenet121> == shape{10, 1, 1});
 
-// The transition widths of MODELS.md, and the paper's theta = 0.5 for comparison.
+// The transition widths of the seed's code, and the paper's theta = 0.5 for comparison.
 static_assert(models::detail::transition_width(transition_rule::seed, 24, std::array{16, 16, 16}, 0) == 216);
 static_assert(models::detail::transition_width(transition_rule::seed, 24, std::array{16, 16, 16}, 1) == 408);
 static_assert(models::detail::transition_width(transition_rule::compressed, 24, std::array{16, 16, 16}, 1) == 300);

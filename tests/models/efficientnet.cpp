@@ -9,7 +9,7 @@
 
 using namespace cnnzoo;
 
-// MODELS.md's targets; the seed table's 3.45M matches no configuration (see the header).
+// zoo/models.tsv's targets; the seed table's 3.45M matches no configuration (see the header).
 static_assert(trainable_params<models::efficientnet_b0> == 4'020'358);
 static_assert(keras_total<models::efficientnet_b0> == 4'062'374);
 static_assert(output_shape<models::efficientnet_b0> == shape{10, 1, 1});

@@ -1,4 +1,4 @@
-// ResNeXt50 (32x4d): exact counts (the seed's code; MODELS.md's table says 23.11M, see
+// ResNeXt50 (32x4d): exact counts (the seed's code; the seed's table says 23.11M, see
 // models/resnext.hpp), a CPU pass of the full network, and gradients and SGD steps on a small
 // instance of the same template.
 #include <catch2/catch.hpp>

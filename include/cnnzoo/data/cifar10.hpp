@@ -6,7 +6,7 @@
 // order, which is the order the host augmentation works in, so a load is one read per file and
 // no reshuffling of bytes.
 //
-// Bad data must never crash a run or load silently in part (DESIGN.md, principle 8): every check
+// Bad data must never crash a run or load silently in part: every check
 // here throws `data_error` with the absolute path that was looked at, what was expected, and
 // what to do about it.
 #include <algorithm>

@@ -106,8 +106,14 @@ struct named_part : B {
     B::describe(r);
   }
 };
+// A layer spec: a type with a member template bind<shape> (naming it instantiates nothing).
+template <class L>
+concept layer_spec = requires { typename L::template bind<shape{1, 1, 1}>; };
+
 template <class L, shape In>
 struct bind_of {
+  static_assert(layer_spec<L>, "cnnzoo: a part of this network is not a layer: it has no member template "
+                               "bind<shape> (the instantiation below names it; see graph/part.hpp)");
   using type = typename L::template bind<In>;
 };
 template <class L, shape In>

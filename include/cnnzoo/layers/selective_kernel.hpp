@@ -13,7 +13,7 @@
 // layers z -> c with biases on the same input are one dense layer z -> k c (same parameters,
 // same count). The softmax is the one difference between the seed and the paper:
 //   sk_args{}                                       the seed's code: each branch's weights are
-//                                                   normalised over its channels (MODELS.md);
+//                                                   normalised over its channels;
 //   sk_args{.over = ops::softmax_over::groups}     the paper: over the branches, per channel,
 //                                                   so the branch weights of a channel sum to 1.
 #include <algorithm>

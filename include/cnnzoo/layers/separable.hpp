@@ -1,7 +1,7 @@
 #pragma once
 // Depthwise-separable convolution as Keras' SeparableConv2D builds it: a depthwise Kernel x Kernel
 // convolution (one filter per input channel, stride Stride, no bias) followed by a pointwise 1x1
-// convolution to Out channels with a bias. Xception's "sep" and MODELS.md's "depthwise 3x3 +
+// convolution to Out channels with a bias. Xception's "sep", in the seed's words "depthwise 3x3 +
 // pointwise with one bias". Parameters: c * Kernel^2 + c * Out + Out.
 //
 //   separable_conv<182>          separable_conv<256, 5, 2>

@@ -15,8 +15,8 @@
 // -> 2) and the classifier has 10 outputs. Nothing else is changed.
 //
 // The seed table's 3.45M cannot be reproduced by any configuration, and the seed's own code
-// (expansion = output x e, strides never applied) gives 9,631,642 trainable. As MODELS.md
-// decides, the target is the standard B0 above: 4,020,358 trainable, 4,062,374 with BatchNorm
+// (expansion = output x e, strides never applied) gives 9,631,642 trainable. cnnzoo's target
+// (zoo/models.tsv) is therefore the standard B0 above: 4,020,358 trainable, 4,062,374 with BatchNorm
 // statistics. (Keras' EfficientNetB0 reports 4,062,381: its input Normalization layer adds 7
 // non-trainable values, a mean and variance per RGB channel and a count, that cnnzoo does not have.)
 #include <array>

@@ -13,7 +13,7 @@
 //
 //   ResNeXt50 (32x4d): 23,011,658 trainable, 23,072,330 with BatchNorm statistics.
 //
-// MODELS.md marks this row: the seed's table says 23.11M, its own code gives 23.07M (-0.17%).
+// README.md's model table marks this row: the seed's table says 23.11M, its own code gives 23.07M (-0.17%).
 // The integers above are the code's; SE-ResNeXt50, the same body plus squeeze-excite, matches
 // its table entry exactly, so the table's ResNeXt50 figure looks stale.
 //

@@ -16,7 +16,7 @@
 //
 // Saving is atomic: the file is written to PATH.tmp, flushed and fsync'ed, then renamed over
 // PATH (and the directory fsync'ed), so a crash at any moment leaves either the previous
-// checkpoint or the new one, never a mixture (DESIGN.md, principle 8). POSIX only.
+// checkpoint or the new one, never a mixture. POSIX only.
 #include <algorithm>
 #include <array>
 #include <bit>

@@ -1,0 +1,45 @@
+# Helpers shared by scripts/gpu-check.sh and scripts/gpu-train-check.sh (sourced, not run).
+# They expect `started` (the script's start, date +%s) and `deadline` (seconds from it).
+
+# MAJOR * 10000 + MINOR * 100 + PATCH of a cudnn_version.h, as cudnnGetVersion() reports it.
+cudnn_built() {
+  awk '/#define CUDNN_MAJOR / {ma=$3} /#define CUDNN_MINOR / {mi=$3} /#define CUDNN_PATCHLEVEL / {pa=$3}
+       END {print ma * 10000 + mi * 100 + pa}' "$1"
+}
+
+elapsed() { echo $(( $(date +%s) - started )); }
+
+# Seconds a step may take: at most $1, and never past the deadline less a reserve for the tables.
+budget() {
+  local r=$(( deadline - $(elapsed) - ${RESERVE:-15} ))
+  [ "$r" -gt "$1" ] && r=$1
+  echo "$r"
+}
+
+# choose_cudnn BUILT: puts on LD_LIBRARY_PATH, ahead of the others, the first cuDNN that is the
+# same major version as the headers the binaries were compiled with (BUILT, as cudnn_built prints
+# it) and at least as new: NVIDIA supports nothing older. Candidates: the one PyTorch's wheel ships
+# (nvidia/cudnn/lib), the system's, the toolkit's; each is asked its version in a process of its
+# own. Sets CNNZOO_CUDNN_STRICT=1, under which the policy refuses any other.
+choose_cudnn() {
+  local built=${1:-0} want dir f v chosen="" candidates=()
+  echo "cuDNN headers the binaries were compiled against: $((built / 10000)).$((built % 10000 / 100)).$((built % 100))"
+  dir=$(python3 -c 'import os, nvidia.cudnn as c; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null) && candidates+=("$dir")
+  candidates+=(/usr/lib/x86_64-linux-gnu /usr/local/cuda/lib64)
+  for dir in "${candidates[@]}"; do
+    f="$dir/libcudnn.so.9"
+    [ -e "$f" ] || continue
+    v=$(python3 -c 'import ctypes, sys; print(ctypes.CDLL(sys.argv[1]).cudnnGetVersion())' "$f" 2>/dev/null || echo 0)
+    want=""
+    if [ "$v" -ge "$built" ] && [ $((v / 10000)) -eq $((built / 10000)) ]; then want=" (supported)"; fi
+    echo "  candidate $f: cuDNN $((v / 10000)).$((v % 10000 / 100)).$((v % 100))$want"
+    [ -z "$chosen" ] && [ -n "$want" ] && chosen=$dir
+  done
+  if [ -n "$chosen" ]; then
+    export LD_LIBRARY_PATH="$chosen:$LD_LIBRARY_PATH"
+    echo "chosen: $chosen (first on LD_LIBRARY_PATH; CNNZOO_CUDNN_STRICT=1)"
+  else
+    echo "no cuDNN >= the headers' version found: the policy will refuse to start (CNNZOO_CUDNN_STRICT=1)"
+  fi
+  export CNNZOO_CUDNN_STRICT=1
+}
