@@ -39,9 +39,7 @@ public:
 
   void queue(std::span<const ops::image_recipe> recipes, std::span<const float> targets,
              std::span<const std::uint8_t> labels, std::int64_t step, double lr) override {
-    const int n = this->check_plan(recipes, targets, labels);
-    this->options().lr = lr;
-    this->stage(recipes, targets, labels, step, lr);
+    const int n = this->stage(recipes, targets, labels, step, lr);
     auto& p = this->net_.policy();
     const auto body = [&] { this->device_step_body(n); };
     slot& s = graphs_[n];

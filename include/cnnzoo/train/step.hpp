@@ -121,12 +121,11 @@ public:
   // On the CPU it runs now; with device steps it is queued.
   virtual void queue(std::span<const ops::image_recipe> recipes, std::span<const float> targets,
                      std::span<const std::uint8_t> labels, std::int64_t step, double lr) {
-    const int n = check_plan(recipes, targets, labels);
-    options().lr = lr;
     if constexpr (device_steps) {
-      stage(recipes, targets, labels, step, lr);
-      device_step_body(n);
+      device_step_body(stage(recipes, targets, labels, step, lr));
     } else {
+      const int n = check_plan(recipes, targets, labels);
+      options().lr = lr;
       host_step(recipes, targets, labels, step, n);
     }
   }
@@ -170,6 +169,34 @@ public:
     sgd_.step_device(p, net_.params(), net_.grads(), net_.decay_mask());
   }
 
+  // The two halves of a queued device step, which graph_trainer captures: the step's recipes,
+  // targets, labels, learning rate and seed, checked and staged asynchronously into policy memory
+  // (returns the batch size) ...
+  int stage(std::span<const ops::image_recipe> recipes, std::span<const float> targets,
+            std::span<const std::uint8_t> labels, std::int64_t step, double lr)
+    requires device_steps
+  {
+    const int n = check_plan(recipes, targets, labels);
+    options().lr = lr;
+    policy& p = net_.policy();
+    host_targets_.assign(targets.begin(), targets.end());   // to the compute type
+    p.stage(recipes_.data(), recipes.data(), recipes.size_bytes());
+    p.stage(net_.targets(), host_targets_.data(), host_targets_.size() * sizeof(T));
+    p.stage(labels_.data(), labels.data(), labels.size_bytes());
+    p.set_step_inputs(lr, net_.generator()(), step);
+    p.finish_staging();
+    return n;
+  }
+  // ... and the body: render the staged batch and run the step, the same launches every time.
+  void device_step_body(int n)
+    requires device_steps
+  {
+    constexpr shape in = Net::input_shape;
+    net_.policy().render_batch(ops::render_geometry{in.c, in.h, in.w}, n, recipes_.data(), pixels_.data(),
+                               norm_.data(), net_.input());
+    train_step_device(n, labels_.data());
+  }
+
 protected:
   // The checks every queued step passes; returns n.
   int check_plan(std::span<const ops::image_recipe> recipes, std::span<const float> targets,
@@ -183,29 +210,6 @@ protected:
                                   " target values for a network of capacity " + std::to_string(net_.batch_capacity()));
     data::check_recipes(recipes, image_count_);
     return n;
-  }
-  // Device steps: the step's recipes, targets, labels, learning rate and seed, staged
-  // asynchronously into policy memory.
-  void stage(std::span<const ops::image_recipe> recipes, std::span<const float> targets,
-             std::span<const std::uint8_t> labels, std::int64_t step, double lr)
-    requires device_steps
-  {
-    policy& p = net_.policy();
-    host_targets_.assign(targets.begin(), targets.end());   // to the compute type
-    p.stage(recipes_.data(), recipes.data(), recipes.size_bytes());
-    p.stage(net_.targets(), host_targets_.data(), host_targets_.size() * sizeof(T));
-    p.stage(labels_.data(), labels.data(), labels.size_bytes());
-    p.set_step_inputs(lr, net_.generator()(), step);
-    p.finish_staging();
-  }
-  // Device steps: render the staged batch and run the step; the same launches every time.
-  void device_step_body(int n)
-    requires device_steps
-  {
-    constexpr shape in = Net::input_shape;
-    net_.policy().render_batch(ops::render_geometry{in.c, in.h, in.w}, n, recipes_.data(), pixels_.data(),
-                               norm_.data(), net_.input());
-    train_step_device(n, labels_.data());
   }
   // Changes whenever set_images replaces the images (a captured step reads their old address).
   std::uint64_t images_generation() const noexcept { return images_generation_; }
