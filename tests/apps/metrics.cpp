@@ -5,11 +5,14 @@
 #include "train/metrics.hpp"
 
 #include <cmath>
+#include <type_traits>
 #include <fstream>
 
 #include "support/temp_dir.hpp"
 
 using namespace cnnzoo::trainer;
+
+static_assert(std::is_base_of_v<cnnzoo::error, metrics_error>);   // one base for every error (core/error.hpp)
 using cnnzoo::test::temp_dir;
 using Catch::Matchers::Contains;
 

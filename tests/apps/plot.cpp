@@ -5,12 +5,15 @@
 #include "train/plot.hpp"
 
 #include <cmath>
+#include <type_traits>
 #include <fstream>
 
 #include "support/png_decode.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace cnnzoo::trainer;
+
+static_assert(std::is_base_of_v<cnnzoo::error, plot_error>);   // one base for every error (core/error.hpp)
 using cnnzoo::test::temp_dir;
 
 namespace {

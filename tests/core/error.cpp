@@ -7,8 +7,6 @@
 #include <cnnzoo/data/augment.hpp>
 #include <cnnzoo/data/cifar10.hpp>
 #include <cnnzoo/train/checkpoint.hpp>
-#include <cnnzoo/train/metrics.hpp>
-#include <cnnzoo/train/plot.hpp>
 #include <cnnzoo/train/schedule.hpp>
 
 using namespace cnnzoo;
@@ -17,8 +15,6 @@ static_assert(std::is_base_of_v<std::runtime_error, error>);
 static_assert(std::is_base_of_v<error, data::data_error>);
 static_assert(std::is_base_of_v<error, data::augment_error>);
 static_assert(std::is_base_of_v<error, train::checkpoint_error>);
-static_assert(std::is_base_of_v<error, train::metrics_error>);
-static_assert(std::is_base_of_v<error, train::plot_error>);
 static_assert(std::is_base_of_v<error, train::schedule_error>);
 
 TEST_CASE("errors: every kind is caught as cnnzoo::error, with its message", "[core][error]") {
