@@ -1,4 +1,5 @@
 # cmake -DMODELS_EXE=... -DEXPECTED=zoo/models.tsv -DREADME=README.md -P check_models.cmake
+cmake_policy(SET CMP0057 NEW)   # if(... IN_LIST ...)
 # Checks cnnzoo-models against the zoo's table (its trainable and keras_total columns, the seed
 # table's exact counts), and the README's model table against cnnzoo-models, so neither can drift.
 # Every row of the table must be present with the same numbers, in cnnzoo-models and the README.
