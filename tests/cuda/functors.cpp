@@ -13,7 +13,7 @@
 #include <cnnzoo/exec/cuda/cudnn_version.hpp>
 
 #define CNNZOO_CUDA_POLICY_INTERNAL
-#include <cnnzoo/exec/cuda/detail_functors.hpp>
+#include <cnnzoo/exec/cuda/functors.hpp>
 #undef CNNZOO_CUDA_POLICY_INTERNAL
 
 #include "support.hpp"

@@ -4,14 +4,17 @@
 //
 //   cnnzoo::network<cnnzoo::models::resnet18, cnnzoo::exec::eigen<float>> net{/*batch=*/32};
 #define CNNZOO_EIGEN_POLICY_INTERNAL
-#include "eigen/detail_common.hpp"
-#include "eigen/detail_attention.hpp"
-#include "eigen/detail_channels.hpp"
-#include "eigen/detail_conv.hpp"
-#include "eigen/detail_dense.hpp"
-#include "eigen/detail_elementwise.hpp"
-#include "eigen/detail_norm.hpp"
-#include "eigen/detail_pool.hpp"
+// One header per op family, side by side with exec/cuda/<family>.hpp.
+#include "eigen/common.hpp"
+#include "eigen/activation.hpp"
+#include "eigen/attention.hpp"
+#include "eigen/channels.hpp"
+#include "eigen/conv.hpp"
+#include "eigen/dense.hpp"
+#include "eigen/elementwise.hpp"
+#include "eigen/loss.hpp"
+#include "eigen/norm.hpp"
+#include "eigen/pool.hpp"
 #undef CNNZOO_EIGEN_POLICY_INTERNAL
 
 #include <algorithm>
@@ -116,51 +119,34 @@ public:
   void fill(std::size_t count, T value, T* y) const { std::fill_n(y, count, value); }
   // y = a + b
   void add(std::size_t count, const T* a, const T* b, T* y) const {
-#pragma omp parallel for schedule(static) if (static_cast<dd>(count) > eigen_detail::parallel_threshold)
-    for (dd i = 0; i < static_cast<dd>(count); ++i) y[i] = a[i] + b[i];
+    eigen_detail::add(static_cast<dd>(count), a, b, y);
   }
   // y = alpha * x + beta * y   (beta = 0 overwrites y without reading it)
   void axpby(std::size_t count, T alpha, const T* x, T beta, T* y) const {
-#pragma omp parallel for schedule(static) if (static_cast<dd>(count) > eigen_detail::parallel_threshold)
-    for (dd i = 0; i < static_cast<dd>(count); ++i) y[i] = alpha * x[i] + (beta == T(0) ? T(0) : beta * y[i]);
+    eigen_detail::axpby(static_cast<dd>(count), alpha, x, beta, y);
   }
   // dst block (+)= src block, see channel_copy.
   void copy_channels(const channel_copy& b, const T* src, T* dst, bool accumulate) const {
-    const dd hw = b.hw, len = static_cast<dd>(b.count) * hw;
-    for (int i = 0; i < b.n; ++i) {
-      const T* s = src + (static_cast<dd>(i) * b.src_c + b.src_off) * hw;
-      T* d = dst + (static_cast<dd>(i) * b.dst_c + b.dst_off) * hw;
-      if (accumulate) for (dd j = 0; j < len; ++j) d[j] += s[j];
-      else std::copy_n(s, len, d);
-    }
+    eigen_detail::copy_channels(b, src, dst, accumulate);
   }
   // Inverted dropout: keep with probability 1 - rate and scale by 1 / (1 - rate). The mask (0 or
   // the scale) is a function of (key, index) only, so every policy draws the same one.
   void dropout_forward(std::size_t count, float rate, std::uint64_t key, const T* x, T* mask, T* y) const {
-    const T scale = rate < 1.0f ? T(1) / (T(1) - static_cast<T>(rate)) : T(0);
-#pragma omp parallel for schedule(static) if (static_cast<dd>(count) > eigen_detail::parallel_threshold)
-    for (dd i = 0; i < static_cast<dd>(count); ++i) {
-      mask[i] = hash_uniform(key, static_cast<std::uint64_t>(i)) >= rate ? scale : T(0);
-      y[i] = x[i] * mask[i];
-    }
+    eigen_detail::dropout_forward(static_cast<dd>(count), rate, key, x, mask, y);
   }
   // The augmented, normalized input batch (n images, NCHW) from 8-bit images in policy memory and
   // one recipe per image (data/batch_plan.hpp): the pixel half of augmentation, see ops/render.hpp.
   // `norm` holds per channel 255 * mean and 1 / (255 * std).
-  void render_batch(const ops::render_geometry& g, int n, const ops::image_recipe* recipes,
-                    const std::uint8_t* pixels, const float* norm, T* out) const {
-    const dd count = static_cast<dd>(n) * g.c * g.h * g.w;
-#pragma omp parallel for schedule(static) if (count > eigen_detail::parallel_threshold)
-    for (dd i = 0; i < count; ++i)
-      out[i] = static_cast<T>(ops::render_value(recipes, pixels, norm, g, static_cast<std::uint64_t>(i)));
+  void render_batch(const render_geometry& g, int n, const image_recipe* recipes, const std::uint8_t* pixels,
+                    const float* norm, T* out) const {
+    eigen_detail::render_batch(g, n, recipes, pixels, norm, out);
   }
   // y = x * m elementwise (dropout's backward, and any fixed mask).
   void multiply(std::size_t count, const T* x, const T* m, T* y) const {
-#pragma omp parallel for schedule(static) if (static_cast<dd>(count) > eigen_detail::parallel_threshold)
-    for (dd i = 0; i < static_cast<dd>(count); ++i) y[i] = x[i] * m[i];
+    eigen_detail::multiply(static_cast<dd>(count), x, m, y);
   }
 
-  // ---- channel blocks, shuffle, squeeze-excite (detail_channels.hpp) ---------------------------
+  // ---- channel blocks, shuffle, squeeze-excite (eigen/channels.hpp) ---------------------------
   // Channel shuffle: y[i, j * groups + g] = x[i, g * (c / groups) + j] for every pixel. Its
   // inverse (the backward pass) is shuffle_channels with c / groups groups.
   void shuffle_channels(int n, int c, int hw, int groups, const T* x, T* y) const {
@@ -184,7 +170,7 @@ public:
     eigen_detail::bernoulli_mask(static_cast<dd>(count), drop, rescale, key, mask);
   }
 
-  // ---- attention: channel statistics, spatial scaling, softmax (detail_attention.hpp) --------
+  // ---- attention: channel statistics, spatial scaling, softmax (eigen/attention.hpp) --------
   // Statistics over the channels of every pixel (CBAM's spatial attention):
   // y[i, p] = mean or max over ch of x[i, ch, p]; y is (n, 1, h, w).
   void channel_pool_forward(pool_kind k, int n, int c, int hw, const T* x, T* y) const {

@@ -233,7 +233,7 @@ struct context {
   scratch<double> reduce{"reduction partials"};
   device_buffer<std::byte> workspace;
   device_buffer<loss_scale_state> ls;
-  scaled_gradients scaled;   // which gradients carry the fp16 loss scale (the rule: detail_functors.hpp)
+  scaled_gradients scaled;   // which gradients carry the fp16 loss scale (the rule: loss_functors.hpp)
   std::vector<double> host_reduce;
   std::map<conv_key, std::unique_ptr<conv_plan>> plans;
 

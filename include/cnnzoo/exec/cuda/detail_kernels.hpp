@@ -2,11 +2,11 @@
 #ifndef CNNZOO_CUDA_POLICY_INTERNAL
 #error "cnnzoo: exec/cuda/detail_*.hpp are internal; include <cnnzoo/exec/cuda/kernels.hpp> from one .cu file"
 #endif
-// The device kernels: one grid-stride loop that runs any functor of detail_functors.hpp, the
+// The device kernels: one grid-stride loop that runs any functor of functors.hpp, the
 // per-channel partial sums behind BatchNorm and bias gradients, and a sum of squares.
 #include <algorithm>
 
-#include "detail_functors.hpp"
+#include "functors.hpp"
 #include "detail_runtime.hpp"
 
 namespace cnnzoo::exec::cuda_detail {

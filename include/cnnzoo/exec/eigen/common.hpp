@@ -1,6 +1,6 @@
 #pragma once
 #ifndef CNNZOO_EIGEN_POLICY_INTERNAL
-#error "cnnzoo: exec/eigen/detail_*.hpp are internal; include <cnnzoo/exec/eigen.hpp>"
+#error "cnnzoo: the headers of exec/eigen/ are internal; include <cnnzoo/exec/eigen.hpp>"
 #endif
 // Shared pieces of the Eigen policy's kernels: matrix maps and the OpenMP switch.
 #include <Eigen/Core>

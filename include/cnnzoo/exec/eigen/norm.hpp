@@ -1,5 +1,5 @@
 #pragma once
-#include "detail_common.hpp"
+#include "common.hpp"
 // Batch normalisation over (n, h, w) per channel, NCHW. Statistics are accumulated in double so
 // that float and double runs agree to float precision; each channel is one OpenMP task.
 #include <cmath>

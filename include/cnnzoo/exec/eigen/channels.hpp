@@ -1,5 +1,5 @@
 #pragma once
-#include "detail_common.hpp"
+#include "common.hpp"
 // Channel permutations, broadcast channel scaling and per-sample Bernoulli masks, NCHW.
 // These are memory-bound loops: one (image, channel) plane per task, no Eigen expressions.
 #include <cstdint>

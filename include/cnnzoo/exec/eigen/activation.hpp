@@ -1,5 +1,5 @@
 #pragma once
-#include "detail_common.hpp"
+#include "common.hpp"
 // Activations and elementwise arithmetic. Each activation's derivative is written from the
 // value the forward pass had (x, or y where that is cheaper and exact).
 #include <algorithm>

@@ -1,5 +1,5 @@
 #pragma once
-#include "detail_common.hpp"
+#include "common.hpp"
 // Convolution as im2col + GEMM over a chunk of images at once. The batch is cut into one
 // contiguous range of images per OpenMP thread; each thread lowers several of its images side by
 // side (col is K x (images * P)) and multiplies once, so the filter matrix is packed once per chunk

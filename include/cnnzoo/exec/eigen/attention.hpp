@@ -1,5 +1,5 @@
 #pragma once
-#include "detail_common.hpp"
+#include "common.hpp"
 // Attention pieces, NCHW: statistics over the channels of each pixel (CBAM's spatial
 // attention), the broadcast multiply by a per-pixel scale, and softmax over channels or over
 // channel groups (SKNet). All memory-bound: plain loops whose innermost index runs along a

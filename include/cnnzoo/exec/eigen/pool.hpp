@@ -1,5 +1,5 @@
 #pragma once
-#include "detail_common.hpp"
+#include "common.hpp"
 // Window pooling and global pooling, NCHW, one (image, channel) plane per task. Max pooling's
 // backward recomputes the arg-max from x (the first maximum wins, as in cuDNN), so nothing but
 // the input has to be kept.
