@@ -300,7 +300,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(batch), n_train - first));
       const std::span<const std::size_t> idx(order.data() + first, static_cast<std::size_t>(n));
       // The host draws each image's augmentation (the same numbers, in the same order, as the
-      // host pipeline augment_batch + mixup); the training device renders the pixels.
+      // whole-image host pipeline of the tests' oracle); the training device renders the pixels.
       const data::batch_plan plan = data::plan_batch(idx, train_set.labels, aug, classes,
                                                      static_cast<float>(r.label_smoothing), r.mixup_alpha, data_rng);
       net->optimizer().lr = lr_at(progress.step);

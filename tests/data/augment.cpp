@@ -5,6 +5,8 @@
 
 #include <cnnzoo/data/augment.hpp>
 
+#include "support/augment_oracle.hpp"
+
 #include <numeric>
 #include <set>
 

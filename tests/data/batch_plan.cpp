@@ -6,6 +6,7 @@
 
 #include <cnnzoo/data/batch_plan.hpp>
 
+#include "support/augment_oracle.hpp"
 #include "support/random_images.hpp"
 
 #include <cmath>
