@@ -5,9 +5,10 @@
 # its part has finished.
 #
 #   scripts/gpu-check.sh prepare     on the CPU machine (nvcc, cuDNN, Catch2, Google Benchmark
-#                                    installed): builds every tests/cuda binary and
-#                                    benchmarks/cuda_throughput into carry/gpu/ (git-ignored) with
-#                                    what they need there, and lists what will travel.
+#                                    installed): builds every tests/cuda binary (in BUILD_DIR,
+#                                    default build-gpu) and benchmarks/cuda_throughput into
+#                                    carry/gpu/ (git-ignored) with what they need there, and lists
+#                                    what will travel.
 #   scripts/gpu-check.sh preflight   on the GPU machine: versions (driver, the cuDNN each candidate
 #                                    library is, the one chosen, what the binaries resolve), then one
 #                                    convolution forward/backward in fp32, tf32, bf16 and fp16 against
@@ -49,12 +50,13 @@ if [ "$mode" = prepare ]; then
   set -e
   # The whole project is configured (other test folders refer to the zoo); only the GPU targets
   # are built.
-  cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA=ON -DCNNZOO_BUILD_TESTS=ON \
+  build=${BUILD_DIR:-build-gpu}   # an existing CUDA build tree (e.g. build) is reused as it is
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA=ON -DCNNZOO_BUILD_TESTS=ON \
     -DCNNZOO_BUILD_APPS=ON >/dev/null
-  cmake --build build-gpu --target cnnzoo-gpu-tests -j "${JOBS:-2}"
+  cmake --build "$build" --target cnnzoo-gpu-tests -j "${JOBS:-2}"
   rm -rf "$carry"
   mkdir -p "$carry/bin" "$carry/lib" "$carry/include/catch2" "$carry/peers"
-  for t in build-gpu/tests/cuda/test_cuda_*; do
+  for t in "$build"/tests/cuda/test_cuda_*; do
     [ -x "$t" ] && cp "$t" "$carry/bin/" && strip "$carry/bin/$(basename "$t")"
   done
   nvcc=$(find_nvcc)
@@ -67,7 +69,7 @@ if [ "$mode" = prepare ]; then
   # The peer: ../shared does not travel to the GPU machine.
   cp "${SHARED:-../shared}/peers/torch_zoo.py" "$carry/peers/"
   # The cuDNN the binaries were compiled against, for choosing a library there.
-  cudnn_inc=$(sed -n 's/^CUDNN_INCLUDE_DIR:PATH=//p' build-gpu/CMakeCache.txt)
+  cudnn_inc=$(sed -n 's/^CUDNN_INCLUDE_DIR:PATH=//p' "$build/CMakeCache.txt")
   cudnn_built "$cudnn_inc/cudnn_version.h" > "$carry/CUDNN_BUILT"
   git rev-parse HEAD > "$carry/COMMIT" 2>/dev/null || true
 fi
