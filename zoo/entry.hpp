@@ -36,7 +36,7 @@ template <model M, class P>
 class network_runner final : public runner {
 public:
   network_runner(const runner_options& o, std::string device, P policy)
-      : net_(o.batch, o.seed, std::move(policy)), trainer_(net_), device_(std::move(device)) {}
+      : net_(o.batch, o.seed, std::move(policy), o.init), trainer_(net_), device_(std::move(device)) {}
 
   std::string device() const override { return device_; }
   int batch_capacity() const override { return net_.batch_capacity(); }

@@ -30,6 +30,7 @@ struct table_row {
   int seed_batch = 128;      // the seed table's batch size and epochs
   int seed_epochs = 100;
   double seed_lr = 0.1;      // the default recipe's peak learning rate
+  kernel_init seed_init = kernel_init::he_normal;  // the default recipe's kernel initializer
   double seed_accuracy = -1; // the seed table's accuracy in percent; < 0 where it has none
 };
 
@@ -83,6 +84,7 @@ struct runner_options {
   int batch = 128;
   std::uint64_t seed = 0;
   int threads = 0;                  // CPU: 0 = all cores
+  kernel_init init = kernel_init::he_normal;  // how kernels are drawn (graph/part.hpp)
 };
 
 struct entry {

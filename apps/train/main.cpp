@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
   trainer::recipe o;
   auto* data = app.add_option("--data", o.data_dir, "CIFAR-10 directory (else $CNNZOO_DATA, else data/cifar10)");
   auto* epochs = app.add_option("--epochs", o.epochs, "epochs");
+  auto* budget = app.add_option("--time-budget", o.time_budget_minutes,
+                                "train for this many minutes of wall time (evaluation included): the schedule runs "
+                                "over the budget, --epochs still caps the run");
   auto* batch = app.add_option("--batch-size", o.batch_size, "images per step");
   auto* lr = app.add_option("--lr", o.lr, "peak learning rate");
   std::string schedules;
@@ -55,6 +58,8 @@ int main(int argc, char** argv) {
   auto* ls = app.add_option("--label-smoothing", o.label_smoothing, "label smoothing epsilon");
   auto* mix = app.add_option("--mixup-alpha", o.mixup_alpha, "mixup Beta(alpha, alpha) (0: off)");
   auto* drop = app.add_option("--dropout", o.dropout, "override every dropout layer's rate");
+  auto* init = app.add_option("--init", o.init, "kernel initializer: he_normal (the seed's) or glorot_uniform "
+                                                "(Keras' default)")->check(CLI::IsMember({"he_normal", "glorot_uniform"}));
   auto* flip = app.add_option("--flip", o.flip, "random horizontal flips (true|false)");
   auto* crop = app.add_option("--crop-padding", o.crop_padding, "random crops after zero padding by N (0: off)");
   auto* cutout = app.add_option("--cutout", o.cutout, "cutout box size (0: off)");
@@ -98,12 +103,14 @@ int main(int argc, char** argv) {
     // Flags given on the command line override the recipe.
     auto take = [](CLI::Option* opt, auto& dst, const auto& src) { if (opt->count()) dst = src; };
     take(data, r.data_dir, o.data_dir);     take(epochs, r.epochs, o.epochs);
+    take(budget, r.time_budget_minutes, o.time_budget_minutes);
     take(batch, r.batch_size, o.batch_size); take(lr, r.lr, o.lr);
     take(schedule, r.schedule, o.schedule); take(warmup, r.warmup_epochs, o.warmup_epochs);
     take(wd, r.weight_decay, o.weight_decay); take(momentum, r.momentum, o.momentum);
     take(nesterov, r.nesterov, o.nesterov); take(clip, r.clip_norm, o.clip_norm);
     take(ls, r.label_smoothing, o.label_smoothing); take(mix, r.mixup_alpha, o.mixup_alpha);
-    take(drop, r.dropout, o.dropout);       take(flip, r.flip, o.flip);
+    take(drop, r.dropout, o.dropout);       take(init, r.init, o.init);
+    take(flip, r.flip, o.flip);
     take(crop, r.crop_padding, o.crop_padding); take(cutout, r.cutout, o.cutout);
     take(rotation, r.rotation, o.rotation); take(shift, r.shift, o.shift);
     take(shear, r.shear, o.shear);          take(zoom, r.zoom, o.zoom);

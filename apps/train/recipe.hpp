@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cnnzoo/data/augment.hpp>
+#include <cnnzoo/train/schedule.hpp>
+
 #include "zoo/registry.hpp"
 
 namespace cnnzoo::trainer {
@@ -22,6 +25,7 @@ struct recipe {
   // how long
   int epochs = 100;
   int batch_size = 128;
+  double time_budget_minutes = 0;       // > 0: the schedule runs over this much wall time, then the run ends
   int val_split = 0;                    // hold out the last N training images for validation
   int limit_train = 0;                  // > 0: train on the first N images only (quick runs)
   // optimiser and schedule
@@ -36,6 +40,8 @@ struct recipe {
   double label_smoothing = 0;
   double mixup_alpha = 0;
   double dropout = -1;                  // < 0: each model's own rates
+  // initialization
+  std::string init = "he_normal";       // kernels: he_normal | glorot_uniform (graph/part.hpp)
   // augmentation
   bool flip = true;
   int crop_padding = 4;
@@ -55,5 +61,23 @@ recipe seed_recipe(const zoo::table_row& row);
 // 0.2, label smoothing 0.1, weight decay 1e-4, dropout 0.1, Keras-style affine augmentation,
 // gradient clipping, fp16 on the GPU, 220 epochs.
 recipe sota_recipe(const std::string& model);
+
+// "he_normal" -> kernel_init::he_normal; throws std::invalid_argument for an unknown name.
+kernel_init parse_kernel_init(const std::string& name);
+
+// What a recipe means to a run, in one place for cnnzoo-train and the learning check
+// (tests/zoo/learning.cpp), so that the check tries exactly what the trainer does.
+// The network: device, precision (fp32 on the CPU), batch, seed, threads, kernel initializer.
+zoo::runner_options runner_options_for(const recipe& r);
+// The optimiser (momentum, Nesterov, weight decay, clipping) and the dropout override.
+void configure(zoo::runner& net, const recipe& r);
+// The learning-rate schedule over the whole run, warm-up included. With a time budget its steps
+// are the budget's fractions: schedule_for(r, ...)(budget_step(r, seconds)), warm-up keeping its
+// share of the run (warmup_epochs / epochs).
+train::schedule schedule_for(const recipe& r, std::int64_t steps_per_epoch);
+inline constexpr std::int64_t budget_steps = 1'000'000;
+std::int64_t budget_step(const recipe& r, double seconds);
+// The augmentation of each training image.
+data::augment_config augmentation_for(const recipe& r);
 
 }  // namespace cnnzoo::trainer

@@ -29,29 +29,18 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 constexpr int classes = 10;
 
-zoo::runner_options runner_options_for(const recipe& r) {
-  zoo::runner_options o;
-  o.batch = r.batch_size;
-  o.seed = r.seed;
-  o.threads = r.threads;
-  o.precision = r.precision;
-  if (r.device == "cpu") o.device = zoo::device_kind::cpu;
-  else if (r.device == "cuda") o.device = zoo::device_kind::cuda;
-  else o.device = zoo::cuda_usable() ? zoo::device_kind::cuda : zoo::device_kind::cpu;
-  // fp16/bf16 are GPU precisions; on the CPU the run falls back to fp32 and says so.
-  if (o.device == zoo::device_kind::cpu) o.precision = "fp32";
-  return o;
-}
-
 void validate(const recipe& r) {
   auto bad = [](const std::string& m) { throw train_error("cnnzoo-train: " + m, 2); };
   if (r.epochs <= 0) bad("--epochs must be positive");
+  if (!(r.time_budget_minutes >= 0) || !std::isfinite(r.time_budget_minutes))
+    bad("--time-budget must be a finite number of minutes >= 0");
   if (r.batch_size <= 0) bad("--batch-size must be positive");
   if (!(r.lr > 0)) bad("--lr must be positive");
   if (r.val_split < 0) bad("--val-split must be >= 0");
   if (r.label_smoothing < 0 || r.label_smoothing >= 1) bad("--label-smoothing must be in [0, 1)");
   if (r.mixup_alpha < 0) bad("--mixup-alpha must be >= 0");
   if (r.dropout >= 1) bad("--dropout must be below 1");
+  if (r.init != "he_normal" && r.init != "glorot_uniform") bad("--init must be he_normal or glorot_uniform");
   if (r.device != "auto" && r.device != "cpu" && r.device != "cuda") bad("--device must be auto, cpu or cuda");
   if (r.precision != "fp32" && r.precision != "tf32" && r.precision != "bf16" && r.precision != "fp16")
     bad("--precision must be fp32, tf32, bf16 or fp16");
@@ -197,12 +186,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   // ---- the network ---------------------------------------------------------------------------------
   const zoo::runner_options ro = runner_options_for(r);
   std::unique_ptr<zoo::runner> net = entry->make(ro);
-  net->optimizer().momentum = r.momentum;
-  net->optimizer().nesterov = r.nesterov;
-  net->optimizer().weight_decay = r.weight_decay;
-  net->optimizer().clip_norm = r.clip_norm;
-  net->optimizer().validate();
-  net->options().dropout = static_cast<float>(r.dropout);
+  configure(*net, r);
 
   rng data_rng(r.seed ^ 0xDA7A5EEDull);
   saved_progress progress{};
@@ -225,18 +209,8 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   const std::size_t n_train = train_set.size();
   const int batch = r.batch_size;
   const std::int64_t steps_per_epoch = static_cast<std::int64_t>((n_train + static_cast<std::size_t>(batch) - 1) / static_cast<std::size_t>(batch));
-  train::schedule_params sp;
-  sp.lr = r.lr;
-  sp.total_steps = steps_per_epoch * r.epochs;
-  sp.steps_per_epoch = steps_per_epoch;
-  sp.warmup_steps = static_cast<std::int64_t>(std::llround(r.warmup_epochs * static_cast<double>(steps_per_epoch)));
-  const train::schedule lr_at = train::make_schedule(r.schedule, sp);
-
-  data::augment_config aug;
-  aug.affine = {r.rotation, r.shift, r.shift, r.shear, r.zoom, false};
-  aug.crop_padding = r.crop_padding;
-  aug.random_flip = r.flip;
-  aug.cutout_size = r.cutout;
+  const train::schedule lr_at = schedule_for(r, steps_per_epoch);
+  const data::augment_config aug = augmentation_for(r);
 
   // ---- output directory ------------------------------------------------------------------------------
   const fs::path out = r.out_dir;
@@ -287,8 +261,11 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   double images_seen = 0, train_step_seconds = 0;  // this invocation's training, evaluation excluded
   const int first_epoch = progress.epoch;
   const int last_epoch = sess.stop_after_epochs > 0 ? std::min(r.epochs, first_epoch + sess.stop_after_epochs) : r.epochs;
+  const bool budgeted = r.time_budget_minutes > 0;
+  const double budget_seconds = 60 * r.time_budget_minutes;
+  bool budget_spent = budgeted && wall_before >= budget_seconds;
 
-  for (int epoch = first_epoch; epoch < last_epoch; ++epoch) {
+  for (int epoch = first_epoch; epoch < last_epoch && !budget_spent; ++epoch) {
     const auto epoch_start = clock_type::now();
     std::iota(order.begin(), order.end(), std::size_t{0});
     for (std::size_t i = n_train - 1; i > 0; --i) std::swap(order[i], order[data_rng.below(i + 1)]);
@@ -303,7 +280,14 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       // whole-image host pipeline of the tests' oracle); the training device renders the pixels.
       const data::batch_plan plan = data::plan_batch(idx, train_set.labels, aug, classes,
                                                      static_cast<float>(r.label_smoothing), r.mixup_alpha, data_rng);
-      net->optimizer().lr = lr_at(progress.step);
+      // With a time budget the schedule follows the wall clock (evaluation included, as a user's
+      // clock counts it) and the run ends when the budget is spent.
+      const double wall = wall_before + std::chrono::duration<double>(clock_type::now() - run_start).count();
+      if (budgeted && wall >= budget_seconds) {
+        budget_spent = true;
+        break;
+      }
+      net->optimizer().lr = budgeted ? lr_at(budget_step(r, wall)) : lr_at(progress.step);
       net->queue_step(plan.recipes, plan.targets, plan.labels, progress.step);
       ++progress.step;
       // The totals are read every few steps (every step on the CPU): on a GPU each read waits for it.
@@ -321,6 +305,15 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
         reporter.step(s + 1, t.mean_loss());
       }
     }
+    if (budget_spent) {
+      // Steps queued since the last read (on a GPU) are counted before the epoch is closed.
+      const ops::step_totals t = net->take_step_totals();
+      if (t.bad_steps > 0) stop_non_finite("the loss became non-finite at step " + std::to_string(t.first_bad_step));
+      loss_sum += t.loss_sum;
+      correct += static_cast<std::size_t>(t.correct);
+      seen += static_cast<std::size_t>(t.images);
+    }
+    if (seen == 0) break;  // the budget ran out before this epoch's first step
     // How the GPU ran the steps (graph replays, or why it could not capture them), once.
     if (epoch == first_epoch)
       if (const std::string st = net->step_status(); !st.empty()) log << "cnnzoo-train: steps: " << st;
@@ -387,7 +380,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     write_training_curves(out / plot_file, h, val_set ? "validation" : "test");
   }
 
-  if (progress.epoch < r.epochs) {
+  if (progress.epoch < r.epochs && !budget_spent) {
     // Stopped on purpose (stop_after_epochs): the checkpoint is the result; a report would pass a
     // half-trained network off as the run's outcome.
     log << "cnnzoo-train: stopped after epoch " << progress.epoch << " of " << r.epochs << " as asked; continue with --resume "

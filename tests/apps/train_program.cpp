@@ -26,7 +26,7 @@ TEST_CASE("cnnzoo-train --help lists every documented flag", "[apps][program]") 
                              "--warmup-epochs", "--weight-decay", "--momentum", "--label-smoothing", "--mixup-alpha",
                              "--flip", "--crop-padding", "--cutout", "--rotation", "--shift", "--shear", "--zoom",
                              "--precision", "--device", "--seed", "--out", "--resume", "--recipe", "--val-split",
-                             "--stop-after-epochs"})
+                             "--stop-after-epochs", "--init", "--time-budget"})
       CHECK(r.out.find(flag) != std::string::npos);
     CHECK(r.out.find("Exit codes") != std::string::npos);
   }

@@ -3,6 +3,7 @@
 // trainable_params; state likewise), plus what the network initialises from that table.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -132,9 +133,9 @@ TEST_CASE("the network initialises every tensor by its table entry", "[core][lay
     switch (e.info.init) {
       case init_kind::zeros: for (std::size_t i = 0; i < count; ++i) CHECK(v[i] == 0); break;
       case init_kind::ones: for (std::size_t i = 0; i < count; ++i) CHECK(v[i] == 1); break;
-      case init_kind::he_normal: {
+      case init_kind::kernel: {
         // Truncated at 2 sigma of the widened normal: |w| < 2 * stddev / 0.8796...
-        const double stddev = std::sqrt(2.0 / e.info.fan_in);
+        const double stddev = std::sqrt(2.0 / e.info.fan_in());
         double sq = 0;
         for (std::size_t i = 0; i < count; ++i) {
           CHECK(std::abs(v[i]) < 2 * stddev / 0.87962566103423978);
@@ -157,4 +158,39 @@ TEST_CASE("He-normal initialisation has the intended spread on a large layer", "
   for (std::size_t i = 0; i < count; ++i) { sum += p[i]; sq += p[i] * p[i]; }
   CHECK(std::abs(sum / count) < 0.005);
   CHECK(std::sqrt(sq / count) == Approx(std::sqrt(2.0 / 288)).epsilon(0.03));
+}
+
+TEST_CASE("Glorot-uniform initialisation fills +-sqrt(6 / (fan_in + fan_out)) evenly", "[core][layout]") {
+  network<wide, exec::eigen<double>> net(1, 3, {}, kernel_init::glorot_uniform);
+  const auto p = net.download_params();
+  const tensor_entry& k = net.tensors().front();
+  REQUIRE(k.info.init == init_kind::kernel);
+  CHECK(k.info.fan_in() == 32 * 9);
+  CHECK(k.info.fan_out() == 64 * 9);
+  const double limit = std::sqrt(6.0 / (288 + 576));
+  const std::size_t count = k.info.count();
+  double sum = 0, sq = 0, top = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const double w = p[k.offset + i];
+    sum += w;
+    sq += w * w;
+    top = std::max(top, std::abs(w));
+  }
+  CHECK(top <= limit);
+  CHECK(top > 0.99 * limit);
+  CHECK(std::abs(sum / count) < 0.005);
+  CHECK(std::sqrt(sq / count) == Approx(limit / std::sqrt(3.0)).epsilon(0.03));  // the uniform's spread
+}
+
+TEST_CASE("the kernel initializer changes kernels only, and he_normal stays the default", "[core][layout]") {
+  network<nested, exec::eigen<double>> he(2, 9), he_named(2, 9, {}, kernel_init::he_normal),
+      glorot(2, 9, {}, kernel_init::glorot_uniform);
+  const auto a = he.download_params(), b = he_named.download_params(), c = glorot.download_params();
+  CHECK(a == b);
+  for (const tensor_entry& e : he.tensors()) {
+    if (e.is_state) continue;
+    INFO(e.path);
+    const bool same = std::equal(a.begin() + e.offset, a.begin() + e.offset + e.info.count(), c.begin() + e.offset);
+    CHECK(same == (e.info.init != init_kind::kernel));
+  }
 }

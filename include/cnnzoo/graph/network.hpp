@@ -56,7 +56,9 @@ public:
   static_assert(output_shape.h == 1 && output_shape.w == 1,
                 "cnnzoo: a network's model must end in a flat (classes, 1, 1) output");
 
-  explicit network(int batch, std::uint64_t seed = 0, P policy = P{})
+  // `init` draws the kernels (part of a training recipe: see graph/part.hpp); the default is the
+  // seed's he_normal.
+  explicit network(int batch, std::uint64_t seed = 0, P policy = P{}, kernel_init init = kernel_init::he_normal)
       : policy_(std::move(policy)), batch_(batch), gen_(seed) {
     if (batch <= 0) throw std::invalid_argument("cnnzoo: network batch size must be positive, got " + std::to_string(batch));
     const std::size_t b = static_cast<std::size_t>(batch);
@@ -75,13 +77,13 @@ public:
     // here where the master parameters and their gradients live.
     if constexpr (requires { policy_.bind_parameters(params_.data(), grads_.data(), root::size.params); })
       policy_.bind_parameters(params_.data(), grads_.data(), root::size.params);
-    initialize(seed);
+    initialize(seed, init);
   }
 
   // ---- parameters and state ------------------------------------------------------------------
-  // He-normal kernels (Keras' truncated normal, stddev sqrt(2 / fan_in)), zero biases and betas,
-  // unit gammas; running means 0, variances 1; gradients 0.
-  void initialize(std::uint64_t seed) {
+  // Kernels drawn by `init`, zero biases and betas, unit gammas; running means 0, variances 1;
+  // gradients 0. The draws depend on the seed and the table only, so every policy starts equal.
+  void initialize(std::uint64_t seed, kernel_init init = kernel_init::he_normal) {
     rng g(seed);
     std::vector<W> p(root::size.params), s(root::size.state), mask(root::size.params, W(0));
     for (const tensor_entry& e : table_) {
@@ -90,12 +92,7 @@ public:
       switch (e.info.init) {
         case init_kind::zeros: std::fill_n(dst, count, W(0)); break;
         case init_kind::ones: std::fill_n(dst, count, W(1)); break;
-        case init_kind::he_normal: {
-          // Keras draws from a normal truncated at 2 sigma and widens it so the variance is 2 / fan_in.
-          const double stddev = std::sqrt(2.0 / e.info.fan_in) / 0.87962566103423978;
-          for (std::size_t i = 0; i < count; ++i) dst[i] = static_cast<W>(stddev * g.truncated_normal());
-          break;
-        }
+        case init_kind::kernel: draw_kernel(init, e.info, g, std::span<W>(dst, count)); break;
       }
       if (!e.is_state && e.info.decay) std::fill_n(mask.data() + e.offset, count, W(1));
     }
@@ -200,6 +197,18 @@ public:
   }
 
 private:
+  static void draw_kernel(kernel_init init, const tensor_info& t, rng& g, std::span<W> dst) {
+    if (init == kernel_init::he_normal) {
+      // A normal truncated at 2 sigma has 0.8796 of the untruncated standard deviation; Keras
+      // widens it by that factor so that the variance is 2 / fan_in.
+      const double stddev = std::sqrt(2.0 / t.fan_in()) / 0.87962566103423978;
+      for (W& w : dst) w = static_cast<W>(stddev * g.truncated_normal());
+    } else {
+      const double limit = std::sqrt(6.0 / (t.fan_in() + t.fan_out()));
+      for (W& w : dst) w = static_cast<W>(g.uniform(-limit, limit));
+    }
+  }
+
   using tbuf = typename P::template buffer<T>;
   using wbuf = typename P::template buffer<W>;
 

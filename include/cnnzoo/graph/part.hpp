@@ -57,21 +57,41 @@ template <class P> using slot_t = slot<weight_t<P>, value_t<P>>;
 
 
 // How parameters are initialised and whether L2 weight decay applies to them (the seed puts a
-// kernel_regularizer on convolution and dense kernels only, not on biases or BatchNorm).
-enum class init_kind : std::uint8_t { he_normal, zeros, ones };
+// kernel_regularizer on convolution and dense kernels only, not on biases or BatchNorm). Kernels
+// are drawn by the network's kernel initializer (a run-time choice, part of a training recipe);
+// the rest is constant.
+enum class init_kind : std::uint8_t { kernel, zeros, ones };
+
+// How kernels are drawn. he_normal: Keras' (a normal truncated at two standard deviations and
+// widened so that the variance is 2 / fan_in), the seed's stated choice. glorot_uniform: U(-l, l),
+// l = sqrt(6 / (fan_in + fan_out)), what Keras uses where a model's code names no initializer.
+enum class kernel_init : std::uint8_t { he_normal, glorot_uniform };
+
+constexpr std::string_view to_string(kernel_init k) noexcept {
+  return k == kernel_init::he_normal ? "he_normal" : "glorot_uniform";
+}
 
 struct tensor_info {
   std::string_view role;        // "weight", "bias", "gamma", "running_mean", ...
   std::array<int, 4> dims{};    // unused trailing dims are 1
   int rank = 1;
   init_kind init = init_kind::zeros;
-  int fan_in = 1;               // for he_normal
   bool decay = false;
   constexpr std::size_t count() const noexcept {
     std::size_t c = 1;
     for (int i = 0; i < rank; ++i) c *= static_cast<std::size_t>(dims[i]);
     return c;
   }
+  // A kernel is (outputs, inputs per group, kh, kw) or (outputs, inputs): its fans are counted as
+  // PyTorch counts them. Keras counts the same for dense and ungrouped convolutions; for a
+  // depthwise kernel it multiplies fan_in by the channels instead of fan_out.
+  constexpr int receptive_field() const noexcept {
+    int r = 1;
+    for (int i = 2; i < rank; ++i) r *= dims[i];
+    return r;
+  }
+  constexpr int fan_in() const noexcept { return dims[1] * receptive_field(); }
+  constexpr int fan_out() const noexcept { return dims[0] * receptive_field(); }
 };
 
 struct part_info {

@@ -66,8 +66,8 @@ struct conv {
     template <class V>
     static void describe(V& v) {
       v.begin({A.depthwise ? "depthwise_conv2d" : "conv2d", in, out, size, flops});
-      v.param({"weight", {filters, In.c / groups, kh, kw}, 4, init_kind::he_normal, fan_in, true});
-      if constexpr (A.bias) v.param({"bias", {filters, 1, 1, 1}, 1, init_kind::zeros, 1, false});
+      v.param({"weight", {filters, In.c / groups, kh, kw}, 4, init_kind::kernel, true});
+      if constexpr (A.bias) v.param({"bias", {filters, 1, 1, 1}, 1, init_kind::zeros, false});
       v.end();
     }
   };

@@ -51,8 +51,8 @@ struct dense {
     template <class V>
     static void describe(V& v) {
       v.begin({"dense", in, out, size, flops});
-      v.param({"weight", {Out, In.c, 1, 1}, 2, init_kind::he_normal, In.c, true});
-      if constexpr (Bias) v.param({"bias", {Out, 1, 1, 1}, 1, init_kind::zeros, 1, false});
+      v.param({"weight", {Out, In.c, 1, 1}, 2, init_kind::kernel, true});
+      if constexpr (Bias) v.param({"bias", {Out, 1, 1, 1}, 1, init_kind::zeros, false});
       v.end();
     }
   };

@@ -41,10 +41,10 @@ struct batch_norm_t {
     template <class V>
     static void describe(V& v) {
       v.begin({"batch_norm", in, out, size, flops});
-      v.param({"gamma", {In.c, 1, 1, 1}, 1, init_kind::ones, 1, false});
-      v.param({"beta", {In.c, 1, 1, 1}, 1, init_kind::zeros, 1, false});
-      v.state({"running_mean", {In.c, 1, 1, 1}, 1, init_kind::zeros, 1, false});
-      v.state({"running_var", {In.c, 1, 1, 1}, 1, init_kind::ones, 1, false});
+      v.param({"gamma", {In.c, 1, 1, 1}, 1, init_kind::ones, false});
+      v.param({"beta", {In.c, 1, 1, 1}, 1, init_kind::zeros, false});
+      v.state({"running_mean", {In.c, 1, 1, 1}, 1, init_kind::zeros, false});
+      v.state({"running_var", {In.c, 1, 1, 1}, 1, init_kind::ones, false});
       v.end();
     }
   };

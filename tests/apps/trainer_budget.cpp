@@ -1,0 +1,95 @@
+// A run with a wall-clock budget (--time-budget) and the recipe's kernel initializer, in-process on
+// the tiny test network: the budget ends the run with a report, the schedule follows the clock,
+// and the initializer is the recipe's and is saved with it.
+#include <catch2/catch.hpp>
+
+#include <cnnzoo/train/checkpoint.hpp>
+
+#include "support/temp_dir.hpp"
+#include "train/trainer.hpp"
+#include "trainer_support.hpp"
+
+using namespace cnnzoo;
+namespace fs = std::filesystem;
+
+TEST_CASE("a time budget ends the run with a report, its schedule following the clock", "[apps][trainer]") {
+  test::temp_dir tmp("cnnzoo-budget");
+  test::write_learnable_data(tmp / "data", 160, 40);
+  trainer::recipe r = test::quick_recipe(test::tiny_model, tmp / "data", tmp / "out");
+  r.epochs = 100000;              // only the budget can end this run
+  r.time_budget_minutes = 0.02;   // 1.2 s
+  r.checkpoint_every = 100000;
+  std::ostringstream log;
+  const trainer::outcome o = trainer::run(r, log, {});
+  INFO(log.str());
+  CHECK(o.finished);
+  CHECK(o.epochs_done >= 2);
+  CHECK(o.epochs_done < 100000);
+  CHECK(o.train_seconds >= 1.2);
+  CHECK(o.train_seconds < 10);
+  CHECK(fs::exists(tmp / "out" / trainer::report_file));
+  CHECK(fs::exists(tmp / "out" / trainer::checkpoint_file));
+  // Cosine over the budget: the learning rate falls epoch by epoch, from near the peak to near 0.
+  const auto lines = test::read_jsonl(tmp / "out" / trainer::metrics_file);
+  REQUIRE(lines.size() == static_cast<std::size_t>(o.epochs_done));
+  for (std::size_t i = 1; i < lines.size(); ++i) CHECK(lines[i]["lr"].get<double>() <= lines[i - 1]["lr"].get<double>());
+  CHECK(lines.front()["lr"].get<double>() > 0.5 * r.lr);
+  CHECK(lines.back()["lr"].get<double>() < 0.2 * r.lr);
+  CHECK(lines.back()["wall_seconds"].get<double>() >= 1.2);
+  const auto saved = nlohmann::json::parse(train::checkpoint_reader::load(tmp / "out" / trainer::checkpoint_file).get_string("recipe"));
+  CHECK(saved["time_budget_minutes"].get<double>() == 0.02);
+}
+
+TEST_CASE("the budget's schedule maps wall time onto the whole schedule, warm-up keeping its share", "[apps][trainer]") {
+  trainer::recipe r;
+  r.lr = 0.1;
+  r.epochs = 10;
+  r.warmup_epochs = 1;   // a tenth of the run
+  r.time_budget_minutes = 10;
+  const train::schedule s = trainer::schedule_for(r, 1234);
+  CHECK(s(trainer::budget_step(r, 0)) < 0.001);
+  CHECK(s(trainer::budget_step(r, 60)) == Approx(0.1).epsilon(1e-3));     // end of warm-up: the peak
+  CHECK(s(trainer::budget_step(r, 330)) == Approx(0.05).epsilon(1e-2));   // half-way through the cosine
+  CHECK(s(trainer::budget_step(r, 600)) < 1e-6);
+  CHECK(s(trainer::budget_step(r, 6000)) < 1e-6);                         // past the budget: the end
+}
+
+TEST_CASE("bad budgets and initializers are refused before any data is read", "[apps][trainer]") {
+  test::temp_dir tmp("cnnzoo-budget-bad");
+  trainer::recipe r = test::quick_recipe(test::tiny_model, tmp / "no-data", tmp / "out");
+  std::ostringstream log;
+  for (double b : {-1.0, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+    r.time_budget_minutes = b;
+    try {
+      trainer::run(r, log, {});
+      FAIL("a budget of " << b << " was accepted");
+    } catch (const trainer::train_error& e) {
+      CHECK(e.code == 2);
+      CHECK(std::string(e.what()).find("--time-budget") != std::string::npos);
+    }
+  }
+  r.time_budget_minutes = 0;
+  r.init = "lecun_normal";
+  try {
+    trainer::run(r, log, {});
+    FAIL("an unknown initializer was accepted");
+  } catch (const trainer::train_error& e) {
+    CHECK(e.code == 2);
+    CHECK(std::string(e.what()).find("--init") != std::string::npos);
+  }
+}
+
+TEST_CASE("the kernel initializer is the recipe's: the zoo's table gives it, a run saves it", "[apps][trainer]") {
+  const zoo::entry* squeeze = zoo::find("SqueezeNet");
+  const zoo::entry* resnet = zoo::find("ResNet18");
+  if (squeeze) CHECK(trainer::seed_recipe(squeeze->info).init == "glorot_uniform");
+  if (resnet) CHECK(trainer::seed_recipe(resnet->info).init == "he_normal");
+  CHECK(trainer::sota_recipe("SE-WideResNet_2").init == "he_normal");   // the seed: "Weight initial: he_normal"
+  trainer::recipe r;
+  r.init = "glorot_uniform";
+  CHECK(trainer::recipe::from_json(r.to_json()).init == "glorot_uniform");
+  // A checkpoint written before recipes named their initializer was drawn He-normal.
+  auto old = r.to_json();
+  old.erase("init");
+  CHECK(trainer::recipe::from_json(old).init == "he_normal");
+}
