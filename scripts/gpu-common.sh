@@ -1,4 +1,4 @@
-# Helpers shared by scripts/gpu-check.sh and scripts/gpu-train-check.sh (sourced, not run).
+# Helpers shared by scripts/gpu-check.sh, gpu-train-check.sh and gpu-learn-check.sh (sourced, not run).
 # They expect `started` (the script's start, date +%s) and `deadline` (seconds from it).
 
 # MAJOR * 10000 + MINOR * 100 + PATCH of a cudnn_version.h, as cudnnGetVersion() reports it.
@@ -42,4 +42,26 @@ choose_cudnn() {
     echo "no cuDNN >= the headers' version found: the policy will refuse to start (CNNZOO_CUDNN_STRICT=1)"
   fi
   export CNNZOO_CUDNN_STRICT=1
+}
+
+# preflight_step LABEL LOG SECONDS CMD...: runs CMD within SECONDS (less where the deadline is
+# nearer), its output to LOG; prints its exit code and the first line that names CUDA (the device,
+# math mode and cuDNN the trainer ran with), and the log's tail when it failed. Returns CMD's code.
+preflight_step() {
+  local label=$1 log=$2 secs=$3 r
+  shift 3
+  timeout "$(budget "$secs")" "$@" > "$log" 2>&1
+  r=$?
+  echo "  $label: rc $r; $(grep -m1 -i 'cuda' "$log" | cut -c1-220)"
+  [ $r != 0 ] && tail -5 "$log" | sed 's/^/    /'
+  return $r
+}
+
+# preflight_verdict SCRIPT RC: says how the preflight went; a failed one ends the script (unless
+# FORCE=1), and so does `preflight` mode after any.
+preflight_verdict() {
+  if [ "$2" = 0 ]; then echo "preflight: passed in $(elapsed) s"; else echo "$1: preflight FAILED after $(elapsed) s"; fi
+  [ "$2" != 0 ] && { [ "$mode" = preflight ] || [ "${FORCE:-0}" != 1 ]; } && exit 1
+  [ "$mode" = preflight ] && exit 0
+  return 0
 }

@@ -82,21 +82,15 @@ preflight() {
   # the cuDNN that ran.
   local p rc=0
   for p in fp32 tf32 bf16 fp16; do
-    timeout "$(budget 30)" "$train" --model ResNet18 --data "$scratch/cifar10" --val-split 10000 --limit-train 1024 \
-      --device cuda --precision "$p" --batch-size 256 --epochs 1 --seed 1 --out "$scratch/preflight-$p" \
-      > "$scratch/preflight-$p.log" 2>&1
-    local r=$?
-    echo "  $p: rc $r; $(grep -m1 -i 'cuda' "$scratch/preflight-$p.log" | cut -c1-220)"
-    [ $r != 0 ] && { tail -5 "$scratch/preflight-$p.log" | sed 's/^/    /'; rc=1; }
+    preflight_step "$p" "$scratch/preflight-$p.log" 30 "$train" --model ResNet18 --data "$scratch/cifar10" \
+      --val-split 10000 --limit-train 1024 --device cuda --precision "$p" --batch-size 256 --epochs 1 --seed 1 \
+      --out "$scratch/preflight-$p" || rc=1
   done
-  [ $rc = 0 ] && echo "preflight: passed in $(elapsed) s" || echo "gpu-train-check: preflight FAILED after $(elapsed) s"
   return $rc
 }
 
-if ! preflight; then
-  [ "$mode" = preflight ] || [ "${FORCE:-0}" != 1 ] && exit 1
-fi
-[ "$mode" = preflight ] && exit 0
+preflight
+preflight_verdict gpu-train-check $?
 
 python3 - "$scratch/cifar10" "$scratch/pt" <<'PY' || exit 1
 import os, sys, numpy as np, torch

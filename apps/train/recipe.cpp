@@ -10,10 +10,11 @@ recipe seed_recipe(const zoo::table_row& row) {
   recipe r;
   r.model = row.name;
   if (row.name == "SE-WideResNet_2") return sota_recipe(row.name);
-  // The seed table's batch size and epochs, and the table's learning rate: 0.1, or 0.01 for the
-  // two networks without BatchNorm after every convolution, which do not survive 0.1 (SqueezeNet,
-  // no BatchNorm at all, turns NaN within its first epoch; AlexNet's three unnormalized 3x3
-  // layers make its loss explode).
+  // The seed table's batch size and epochs; the table's learning rate and kernel initializer:
+  // 0.1 and He-normal as the seed states them, lower for the two networks without BatchNorm after
+  // every convolution, which do not survive 0.1 (AlexNet 0.01: its three unnormalized 3x3 layers
+  // make its loss explode; SqueezeNet 0.02 with Glorot-uniform kernels: with He-normal its last
+  // ReLUs die). docs/RECIPES.md gives the evidence.
   r.batch_size = row.seed_batch;
   r.epochs = row.seed_epochs;
   r.lr = row.seed_lr;

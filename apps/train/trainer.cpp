@@ -281,9 +281,10 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       const data::batch_plan plan = data::plan_batch(idx, train_set.labels, aug, classes,
                                                      static_cast<float>(r.label_smoothing), r.mixup_alpha, data_rng);
       // With a time budget the schedule follows the wall clock (evaluation included, as a user's
-      // clock counts it) and the run ends when the budget is spent.
+      // clock counts it) and the run ends when the budget is spent: within an epoch here (every
+      // epoch takes at least one step), or at an epoch's end below.
       const double wall = wall_before + std::chrono::duration<double>(clock_type::now() - run_start).count();
-      if (budgeted && wall >= budget_seconds) {
+      if (budgeted && s > 0 && wall >= budget_seconds) {
         budget_spent = true;
         break;
       }
@@ -313,7 +314,6 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       correct += static_cast<std::size_t>(t.correct);
       seen += static_cast<std::size_t>(t.images);
     }
-    if (seen == 0) break;  // the budget ran out before this epoch's first step
     // How the GPU ran the steps (graph replays, or why it could not capture them), once.
     if (epoch == first_epoch)
       if (const std::string st = net->step_status(); !st.empty()) log << "cnnzoo-train: steps: " << st;
@@ -348,6 +348,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     progress.epoch = epoch + 1;
     progress.wall_seconds = wall_before + std::chrono::duration<double>(clock_type::now() - run_start).count();
     m.wall_seconds = progress.wall_seconds;
+    if (budgeted && progress.wall_seconds >= budget_seconds) budget_spent = true;
     metrics.write(m);
     history.push_back(m);
     epoch_status st;
@@ -364,7 +365,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     st.epoch_seconds = epoch_secs;
     reporter.end_epoch(st);
 
-    if (progress.epoch % std::max(1, r.checkpoint_every) == 0 || progress.epoch == last_epoch) {
+    if (progress.epoch % std::max(1, r.checkpoint_every) == 0 || progress.epoch == last_epoch || budget_spent) {
       save_checkpoint(out / checkpoint_file, r, *net, params, state, data_rng, progress);
       own_checkpoint = true;
       last_saved_epoch = progress.epoch;

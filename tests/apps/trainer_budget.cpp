@@ -1,6 +1,9 @@
 // A run with a wall-clock budget (--time-budget) and the recipe's kernel initializer, in-process on
 // the tiny test network: the budget ends the run with a report, the schedule follows the clock,
 // and the initializer is the recipe's and is saved with it.
+#include <cmath>
+#include <numbers>
+
 #include <catch2/catch.hpp>
 
 #include <cnnzoo/train/checkpoint.hpp>
@@ -47,9 +50,11 @@ TEST_CASE("the budget's schedule maps wall time onto the whole schedule, warm-up
   r.warmup_epochs = 1;   // a tenth of the run
   r.time_budget_minutes = 10;
   const train::schedule s = trainer::schedule_for(r, 1234);
+  // The warm-up ramps up to the cosine, which runs over the whole budget (as over a whole run).
   CHECK(s(trainer::budget_step(r, 0)) < 0.001);
-  CHECK(s(trainer::budget_step(r, 60)) == Approx(0.1).epsilon(1e-3));     // end of warm-up: the peak
-  CHECK(s(trainer::budget_step(r, 330)) == Approx(0.05).epsilon(1e-2));   // half-way through the cosine
+  CHECK(s(trainer::budget_step(r, 30)) == Approx(0.5 * 0.1 * 0.5 * (1 + std::cos(0.05 * std::numbers::pi))).epsilon(1e-3));
+  CHECK(s(trainer::budget_step(r, 60)) == Approx(0.1 * 0.5 * (1 + std::cos(0.1 * std::numbers::pi))).epsilon(1e-3));
+  CHECK(s(trainer::budget_step(r, 300)) == Approx(0.05).epsilon(1e-3));   // half-way: half the peak
   CHECK(s(trainer::budget_step(r, 600)) < 1e-6);
   CHECK(s(trainer::budget_step(r, 6000)) < 1e-6);                         // past the budget: the end
 }
