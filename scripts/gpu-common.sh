@@ -65,3 +65,30 @@ preflight_verdict() {
   [ "$mode" = preflight ] && exit 0
   return 0
 }
+
+# carry_manifest TOOL [NOTE]: lists what travels with carry ["$carry"], or says how to make it.
+carry_manifest() {
+  [ -d "$carry" ] || { echo "$1: $carry is missing: run 'scripts/$1.sh prepare'"; exit 1; }
+  echo "== what travels with carry [\"$carry\"] (the device tool takes 64 MiB in all, the checkout included)"
+  (cd "$carry" && find . -type f -printf '%10s  %p\n' | sort -k2)
+  echo "total: $(du -sh "$carry" | cut -f1); cuDNN headers compiled against: $(cat "$carry/CUDNN_BUILT")${2:+; $2}"
+  exit 0
+}
+
+# gpu_output TOOL: on the GPU machine, sets $out (what comes back: OUT, default build-TOOL-out) and
+# $scratch (data, runs and logs: SCRATCH, default /tmp/cnnzoo-TOOL), copies everything printed to
+# $scratch/summary.txt, and on exit leaves summary.txt and TOOL.tar.gz (the logs and reports, not
+# the data or checkpoints) in $out.
+gpu_output() {
+  local tool=$1
+  out=${OUT:-build-$tool-out}
+  scratch=${SCRATCH:-/tmp/cnnzoo-$tool}
+  mkdir -p "$out" "$scratch"
+  out=$(cd "$out" && pwd)
+  scratch=$(cd "$scratch" && pwd)
+  exec > >(tee -a "$scratch/summary.txt") 2>&1
+  # shellcheck disable=SC2064
+  trap "cp '$scratch/summary.txt' '$out/summary.txt' 2>/dev/null
+        tar -czf '$out/$tool.tar.gz' -C '$scratch' --exclude=cifar10 --exclude=pt --exclude=checkpoint.bin . 2>/dev/null
+        echo \"$tool: \$(elapsed) s; summary.txt and $tool.tar.gz in $out\"" EXIT
+}

@@ -50,27 +50,10 @@ if [ "$mode" = prepare ]; then
   echo "$rows" > "$carry/ROWS"
   git rev-parse HEAD > "$carry/COMMIT" 2>/dev/null || true
 fi
-if [ "$mode" = prepare ] || [ "$mode" = manifest ]; then
-  [ -d "$carry" ] || { echo "gpu-learn-check: $carry is missing: run 'scripts/gpu-learn-check.sh prepare'"; exit 1; }
-  echo "== what travels with carry [\"$carry\"] (the device tool takes 64 MiB in all, the checkout included)"
-  (cd "$carry" && find . -type f -printf '%10s  %p\n' | sort -k2)
-  echo "total: $(du -sh "$carry" | cut -f1); rows built: $(cat "$carry/ROWS"); cuDNN headers: $(cat "$carry/CUDNN_BUILT")"
-  exit 0
-fi
+[ "$mode" = prepare ] || [ "$mode" = manifest ] && carry_manifest gpu-learn-check "rows built: $(cat "$carry/ROWS")"
 
 # ---- the GPU machine ----------------------------------------------------------------------------------------
-out=${OUT:-build-gpu-learn-out}
-scratch=${SCRATCH:-/tmp/cnnzoo-gpu-learn}
-mkdir -p "$out" "$scratch"
-out=$(cd "$out" && pwd)
-scratch=$(cd "$scratch" && pwd)
-exec > >(tee -a "$scratch/summary.txt") 2>&1
-finish() {
-  cp "$scratch/summary.txt" "$out/summary.txt" 2>/dev/null
-  tar -czf "$out/gpu-learn-check.tar.gz" -C "$scratch" --exclude=cifar10 --exclude='checkpoint.bin' . 2>/dev/null
-  echo "gpu-learn-check: $(elapsed) s; summary.txt and gpu-learn-check.tar.gz in $out"
-}
-trap finish EXIT
+gpu_output gpu-learn-check
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 train=$carry/bin/cnnzoo-train
 data=$scratch/cifar10

@@ -45,27 +45,10 @@ if [ "$mode" = prepare ]; then
   cudnn_built "$cudnn_inc/cudnn_version.h" > "$carry/CUDNN_BUILT"
   git rev-parse HEAD > "$carry/COMMIT" 2>/dev/null || true
 fi
-if [ "$mode" = prepare ] || [ "$mode" = manifest ]; then
-  [ -d "$carry" ] || { echo "gpu-train-check: $carry is missing: run 'scripts/gpu-train-check.sh prepare'"; exit 1; }
-  echo "== what travels with carry [\"$carry\"] (the device tool takes 64 MiB in all, the checkout included)"
-  (cd "$carry" && find . -type f -printf '%10s  %p\n' | sort -k2)
-  echo "total: $(du -sh "$carry" | cut -f1); cuDNN headers compiled against: $(cat "$carry/CUDNN_BUILT")"
-  exit 0
-fi
+[ "$mode" = prepare ] || [ "$mode" = manifest ] && carry_manifest gpu-train-check
 
 # ---- the GPU machine ----------------------------------------------------------------------------------------
-out=${OUT:-build-gpu-train-out}
-scratch=${SCRATCH:-/tmp/cnnzoo-gpu-train}
-mkdir -p "$out" "$scratch"
-out=$(cd "$out" && pwd)
-scratch=$(cd "$scratch" && pwd)
-exec > >(tee -a "$scratch/summary.txt") 2>&1
-finish() {
-  cp "$scratch/summary.txt" "$out/summary.txt" 2>/dev/null
-  tar -czf "$out/gpu-train-check.tar.gz" -C "$scratch" --exclude=cifar10 --exclude=pt --exclude='checkpoint.bin' . 2>/dev/null
-  echo "gpu-train-check: $(( $(date +%s) - started )) s; summary.txt and gpu-train-check.tar.gz in $out"
-}
-trap finish EXIT
+gpu_output gpu-train-check
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 train=$carry/bin/cnnzoo-train
 
