@@ -92,3 +92,22 @@ gpu_output() {
         tar -czf '$out/$tool.tar.gz' -C '$scratch' --exclude=cifar10 --exclude=pt --exclude=checkpoint.bin . 2>/dev/null
         echo \"$tool: \$(elapsed) s; summary.txt and $tool.tar.gz in $out\"" EXIT
 }
+
+# prepare_trainer_carry BUILD_DIR MODELS PEER_FILE...: on the CPU machine, builds a CUDA
+# cnnzoo-train carrying only MODELS (;-separated seed-table names) in BUILD_DIR and fills $carry
+# with it, the JPEG tarball and its converter (from ${SHARED:-../shared}), the PEER_FILEs, the
+# cuDNN version its headers had and the commit.
+prepare_trainer_carry() {
+  local build=$1 models=$2 shared=${SHARED:-../shared}
+  shift 2
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA=ON -DCNNZOO_BUILD_TESTS=OFF \
+    -DCNNZOO_BUILD_BENCHMARKS=OFF -DCNNZOO_BUILD_EXAMPLES=OFF -DCNNZOO_BUILD_APPS=ON "-DCNNZOO_ZOO_MODELS=$models" >/dev/null
+  cmake --build "$build" --target cnnzoo-train -j "${JOBS:-2}"
+  rm -rf "$carry"
+  mkdir -p "$carry/bin" "$carry/data" "$carry/peers"
+  cp "$build/apps/cnnzoo-train" "$carry/bin/" && strip "$carry/bin/cnnzoo-train"
+  cp "$shared/cifar10/cifar10-train-jpeg.tar.xz" "$shared/cifar10/make_cifar10_bin.py" "$carry/data/"
+  cp "$@" "$carry/peers/"
+  cudnn_built "$(sed -n 's/^CUDNN_INCLUDE_DIR:PATH=//p' "$build/CMakeCache.txt")/cudnn_version.h" > "$carry/CUDNN_BUILT"
+  git rev-parse HEAD > "$carry/COMMIT" 2>/dev/null || true
+}

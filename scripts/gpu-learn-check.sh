@@ -36,19 +36,8 @@ row_names() { local r out=""; for r in $rows; do out+="${out:+;}${r%%:*}"; done;
 
 if [ "$mode" = prepare ]; then
   set -e
-  shared=${SHARED:-../shared}
-  cmake -S . -B build-gpu-learn -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA=ON -DCNNZOO_BUILD_TESTS=OFF \
-    -DCNNZOO_BUILD_BENCHMARKS=OFF -DCNNZOO_BUILD_EXAMPLES=OFF -DCNNZOO_BUILD_APPS=ON "-DCNNZOO_ZOO_MODELS=$(row_names)" >/dev/null
-  cmake --build build-gpu-learn --target cnnzoo-train -j "${JOBS:-2}"
-  rm -rf "$carry"
-  mkdir -p "$carry/bin" "$carry/data" "$carry/peers"
-  cp build-gpu-learn/apps/cnnzoo-train "$carry/bin/" && strip "$carry/bin/cnnzoo-train"
-  cp "$shared/cifar10/cifar10-train-jpeg.tar.xz" "$shared/cifar10/make_cifar10_bin.py" "$carry/data/"
-  cp "$shared/peers/torch_zoo.py" scripts/torch_train_peer.py "$carry/peers/"
-  cudnn_inc=$(sed -n 's/^CUDNN_INCLUDE_DIR:PATH=//p' build-gpu-learn/CMakeCache.txt)
-  cudnn_built "$cudnn_inc/cudnn_version.h" > "$carry/CUDNN_BUILT"
+  prepare_trainer_carry build-gpu-learn "$(row_names)" "${SHARED:-../shared}/peers/torch_zoo.py" scripts/torch_train_peer.py
   echo "$rows" > "$carry/ROWS"
-  git rev-parse HEAD > "$carry/COMMIT" 2>/dev/null || true
 fi
 [ "$mode" = prepare ] || [ "$mode" = manifest ] && carry_manifest gpu-learn-check "rows built: $(cat "$carry/ROWS")"
 

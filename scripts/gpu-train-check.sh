@@ -32,18 +32,8 @@ source scripts/gpu-common.sh
 
 if [ "$mode" = prepare ]; then
   set -e
-  shared=${SHARED:-../shared}
-  cmake -S . -B build-gpu-train -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA=ON -DCNNZOO_BUILD_TESTS=OFF \
-    -DCNNZOO_BUILD_BENCHMARKS=OFF -DCNNZOO_BUILD_EXAMPLES=OFF -DCNNZOO_BUILD_APPS=ON "-DCNNZOO_ZOO_MODELS=ResNet18" >/dev/null
-  cmake --build build-gpu-train --target cnnzoo-train -j "${JOBS:-2}"
-  rm -rf "$carry"
-  mkdir -p "$carry/bin" "$carry/data" "$carry/peers"
-  cp build-gpu-train/apps/cnnzoo-train "$carry/bin/" && strip "$carry/bin/cnnzoo-train"
-  cp "$shared/cifar10/cifar10-train-jpeg.tar.xz" "$shared/cifar10/make_cifar10_bin.py" "$carry/data/"
-  cp "$shared"/peers/torch_train_resnet18.py "$shared"/peers/torch_throughput.py "$carry/peers/"
-  cudnn_inc=$(sed -n 's/^CUDNN_INCLUDE_DIR:PATH=//p' build-gpu-train/CMakeCache.txt)
-  cudnn_built "$cudnn_inc/cudnn_version.h" > "$carry/CUDNN_BUILT"
-  git rev-parse HEAD > "$carry/COMMIT" 2>/dev/null || true
+  prepare_trainer_carry build-gpu-train ResNet18 "${SHARED:-../shared}"/peers/torch_train_resnet18.py \
+    "${SHARED:-../shared}"/peers/torch_throughput.py
 fi
 [ "$mode" = prepare ] || [ "$mode" = manifest ] && carry_manifest gpu-train-check
 

@@ -46,11 +46,7 @@ void validate(const recipe& r) {
     bad("--precision must be fp32, tf32, bf16 or fp16");
 }
 
-// Evaluation in inference mode over a whole split.
-struct evaluation {
-  double loss = 0, accuracy = 0;
-  confusion_matrix confusion{classes};
-};
+}  // namespace
 
 evaluation evaluate(zoo::runner& net, const data::dataset& set, const data::channel_statistics& stats) {
   evaluation e;
@@ -81,6 +77,8 @@ evaluation evaluate(zoo::runner& net, const data::dataset& set, const data::chan
   e.accuracy = e.confusion.accuracy();
   return e;
 }
+
+namespace {
 
 struct saved_progress {
   int epoch = 0;

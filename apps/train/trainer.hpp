@@ -8,7 +8,9 @@
 #include <string>
 
 #include <cnnzoo/core/error.hpp>
+#include <cnnzoo/data/cifar10.hpp>
 
+#include "metrics.hpp"
 #include "recipe.hpp"
 
 namespace cnnzoo::trainer {
@@ -51,6 +53,13 @@ struct session {
 // `log`. Throws train_error (bad flags: 2, non-finite loss or weights: 3), data::data_error (bad
 // data) and train::checkpoint_error (a checkpoint of another model, truncated or corrupt).
 outcome run(const recipe& r, std::ostream& log, const session& s = {});
+
+// Inference mode over a whole split, normalised with the training split's statistics.
+struct evaluation {
+  double loss = 0, accuracy = 0;
+  confusion_matrix confusion{10};
+};
+evaluation evaluate(zoo::runner& net, const data::dataset& set, const data::channel_statistics& stats);
 
 inline constexpr const char* checkpoint_file = "checkpoint.bin";
 inline constexpr const char* metrics_file = "metrics.jsonl";

@@ -44,6 +44,7 @@
 
 #include "support/learnable_data.hpp"
 #include "train/recipe.hpp"
+#include "train/trainer.hpp"
 #include "zoo/registry.hpp"
 
 namespace {
@@ -179,26 +180,7 @@ learn_result learn_short_run(zoo::runner* net, trainer::recipe r, const sizing& 
     out.last_loss = mean(losses);
     out.last_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
   }
-  // Inference on the held-out images, normalised with the training set's statistics.
-  const int cap = net->batch_capacity();
-  std::vector<float> x, logits(static_cast<std::size_t>(cap) * classes);
-  std::vector<std::uint8_t> labels;
-  std::vector<std::size_t> idx;
-  int correct = 0;
-  for (int first = 0; first < s.eval_images; first += cap) {
-    const int n = std::min(cap, s.eval_images - first);
-    idx.resize(static_cast<std::size_t>(n));
-    std::iota(idx.begin(), idx.end(), static_cast<std::size_t>(first));
-    x.resize(static_cast<std::size_t>(n) * data::cifar10_image_bytes);
-    labels.resize(static_cast<std::size_t>(n));
-    data::gather_batch(held_out, idx, stats, x, labels);
-    net->predict(x.data(), n, logits.data());
-    for (int i = 0; i < n; ++i) {
-      const float* z = logits.data() + static_cast<std::size_t>(i) * classes;
-      if (std::max_element(z, z + classes) - z == labels[static_cast<std::size_t>(i)]) ++correct;
-    }
-  }
-  out.held_out = static_cast<double>(correct) / s.eval_images;
+  out.held_out = trainer::evaluate(*net, held_out, stats).accuracy;  // as cnnzoo-train evaluates
   return out;
 }
 
