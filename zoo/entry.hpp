@@ -134,6 +134,7 @@ entry make_entry(table_row row) {
             model_input<M>};
   const std::string label = e.info.name;
   e.summary = [label](std::ostream& os, int depth) { print_summary<M>(os, label, depth); };
+  e.tensors = [] { return tensor_table<M>(); };
   e.make = [label](const runner_options& o) -> std::unique_ptr<runner> {
     if (o.device == device_kind::cpu) {
       if (o.precision != "fp32")

@@ -90,6 +90,7 @@ struct runner_options {
 struct entry {
   model_info info;
   std::function<void(std::ostream&, int depth)> summary;
+  std::function<std::vector<tensor_entry>()> tensors;  // the tensor table, without building a network
   std::function<std::unique_ptr<runner>(const runner_options&)> make;
 };
 
