@@ -136,6 +136,72 @@ inline std::string errno_text(int err) { return std::strerror(err); }
 
 }  // namespace detail
 
+// Writes a file through PATH.tmp: `produce(sink)` calls sink(bytes, n) for its bytes; the
+// temporary is fsync'ed and renamed over PATH, and the directory fsync'ed, so a crash at any
+// moment leaves the previous file or the new one. On any error the previous PATH is untouched and
+// an Error names the file (`what`: "checkpoint", "weights file") and the system's reason.
+template <class Error, class Produce>
+void write_atomically(const std::filesystem::path& path, std::string_view what, Produce&& produce,
+                      const save_options& opt = {}) {
+  namespace fs = std::filesystem;
+  const std::string kind(what);
+  std::error_code ec;
+  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+  fs::path tmp = path;
+  tmp += ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw Error("cnnzoo: cannot create " + kind + " file " + tmp.string() + ": " + detail::errno_text(errno) +
+                " (check that the output directory exists and is writable)");
+  struct fd_guard {  // closes on every path; removes the partial file unless a crash is simulated
+    int fd;
+    const fs::path& tmp;
+    bool remove = true;
+    ~fd_guard() {
+      if (fd >= 0) ::close(fd);
+      if (remove) { std::error_code e; fs::remove(tmp, e); }
+    }
+  } guard{fd, tmp};
+
+  std::size_t written = 0;
+  produce([&](const std::uint8_t* p, std::size_t n) {
+    if (opt.crash_after_bytes && written + n > *opt.crash_after_bytes) n = *opt.crash_after_bytes - written;
+    while (n > 0) {
+      const ssize_t w = ::write(fd, p, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        throw Error("cnnzoo: writing " + kind + " " + tmp.string() + " failed: " + detail::errno_text(errno) +
+                    (errno == ENOSPC ? " (the disk is full; free space and retry)" : "") + ". The previous " + kind +
+                    " " + path.string() + " is untouched.");
+      }
+      p += w;
+      n -= static_cast<std::size_t>(w);
+      written += static_cast<std::size_t>(w);
+    }
+    if (opt.crash_after_bytes && written >= *opt.crash_after_bytes) {
+      guard.remove = false;
+      throw simulated_crash("cnnzoo: simulated crash after writing " + std::to_string(written) + " bytes of " + tmp.string());
+    }
+  });
+  if (::fsync(fd) != 0)
+    throw Error("cnnzoo: flushing " + kind + " " + tmp.string() + " to disk failed: " + detail::errno_text(errno));
+  ::close(guard.fd);
+  guard.fd = -1;
+  if (opt.crash_before_rename) {
+    guard.remove = false;
+    throw simulated_crash("cnnzoo: simulated crash before renaming " + tmp.string() + " to " + path.string());
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    throw Error("cnnzoo: cannot rename " + tmp.string() + " to " + path.string() + ": " + detail::errno_text(errno));
+  guard.remove = false;
+  // Make the rename itself durable; failure here only weakens the guarantee, it loses nothing.
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
 class checkpoint_writer {
 public:
   explicit checkpoint_writer(std::string model_name) : model_(std::move(model_name)) {
@@ -178,62 +244,7 @@ public:
   // Writes PATH.tmp, fsyncs it, renames it over PATH and fsyncs the directory. On any error the
   // previous PATH is untouched and the error names the file and the system's reason.
   void save_atomic(const std::filesystem::path& path, const save_options& opt = {}) const {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-    fs::path tmp = path;
-    tmp += ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-      throw checkpoint_error("cnnzoo: cannot create checkpoint file " + tmp.string() + ": " + detail::errno_text(errno) +
-                             " (check that the output directory exists and is writable)");
-    struct fd_guard {  // closes on every path; removes the partial file unless a crash is simulated
-      int fd;
-      const fs::path& tmp;
-      bool remove = true;
-      ~fd_guard() {
-        if (fd >= 0) ::close(fd);
-        if (remove) { std::error_code e; fs::remove(tmp, e); }
-      }
-    } guard{fd, tmp};
-
-    std::size_t written = 0;
-    emit([&](const std::uint8_t* p, std::size_t n) {
-      if (opt.crash_after_bytes && written + n > *opt.crash_after_bytes) n = *opt.crash_after_bytes - written;
-      while (n > 0) {
-        const ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          throw checkpoint_error("cnnzoo: writing checkpoint " + tmp.string() + " failed: " + detail::errno_text(errno) +
-                                 (errno == ENOSPC ? " (the disk is full; free space and retry)" : "") +
-                                 ". The previous checkpoint " + path.string() + " is untouched.");
-        }
-        p += w;
-        n -= static_cast<std::size_t>(w);
-        written += static_cast<std::size_t>(w);
-      }
-      if (opt.crash_after_bytes && written >= *opt.crash_after_bytes) {
-        guard.remove = false;
-        throw simulated_crash("cnnzoo: simulated crash after writing " + std::to_string(written) + " bytes of " + tmp.string());
-      }
-    });
-    if (::fsync(fd) != 0)
-      throw checkpoint_error("cnnzoo: flushing checkpoint " + tmp.string() + " to disk failed: " + detail::errno_text(errno));
-    ::close(guard.fd);
-    guard.fd = -1;
-    if (opt.crash_before_rename) {
-      guard.remove = false;
-      throw simulated_crash("cnnzoo: simulated crash before renaming " + tmp.string() + " to " + path.string());
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-      throw checkpoint_error("cnnzoo: cannot rename " + tmp.string() + " to " + path.string() + ": " + detail::errno_text(errno));
-    guard.remove = false;
-    // Make the rename itself durable; failure here only weakens the guarantee, it loses nothing.
-    const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-    if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
+    write_atomically<checkpoint_error>(path, "checkpoint", [&](auto sink) { emit(sink); }, opt);
   }
 
 private:
