@@ -62,6 +62,21 @@ public:
     net_.set_training(was);
     copy_logits(n, logits);
   }
+  double loss_and_gradients(const float* images, int n, const float* targets, bool training, float* logits,
+                            std::vector<float>& gradients) override {
+    const bool was = net_.training();
+    net_.set_training(training);
+    net_.set_input(images, n);
+    net_.forward(n);
+    copy_logits(n, logits);
+    const std::vector<value_t<P>> t(targets, targets + static_cast<std::size_t>(n) * net_t::classes);
+    net_.set_targets(t.data(), n);
+    const double loss = net_.policy().softmax_cross_entropy(n, net_t::classes, net_.logits(n), net_.targets(), net_.dlogits());
+    net_.backward(net_.dlogits(), n);
+    net_.set_training(was);
+    gradients = to_float(net_.download_grads());
+    return loss;
+  }
   std::vector<float> params() const override { return to_float(net_.download_params()); }
   std::vector<float> state() const override { return to_float(net_.download_state()); }
   std::vector<float> velocity() const override {

@@ -66,6 +66,12 @@ public:
   virtual std::string step_status() const { return {}; }
   // Inference-mode logits (n x 10).
   virtual void predict(const float* images, int n, float* logits) = 0;
+  // One forward pass (training or inference mode) and backward pass on host images against soft
+  // targets (n x classes), as a training step computes them but without the update: returns the
+  // mean loss and writes the logits (n x classes) and every parameter's gradient (the parameters'
+  // layout). In training mode BatchNorm's running statistics advance, as in a step.
+  virtual double loss_and_gradients(const float* images, int n, const float* targets, bool training, float* logits,
+                                    std::vector<float>& gradients) = 0;
   // The flat buffers, as fp32 on the host, for checkpoints.
   virtual std::vector<float> params() const = 0;
   virtual std::vector<float> state() const = 0;

@@ -1,0 +1,185 @@
+// parity_dump: what cnnzoo computes for one zoo model, written for an independent implementation
+// to compare with (python/cnnzoo_torch/parity.py).
+//
+//   parity_dump MODEL DIR [--batch N] [--seed S] [--no-fp64]
+//     DIR/weights.safetensors    the network's parameters and BatchNorm statistics. Kernels are
+//                                the recipe's initializer's; biases, gammas, betas and running
+//                                statistics are drawn away from their initial values too, so that
+//                                each of them matters to the comparison.
+//     DIR/reference.safetensors  input [N,3,32,32] (standard normal), labels [N] (I64),
+//                                logits_eval (inference mode, before any training pass),
+//                                logits_train and loss (training mode, dropout and drop-path off,
+//                                mean cross-entropy against the labels), grad/NAME for every
+//                                parameter, state_after/NAME for every statistic after that pass.
+//     DIR/reference_fp64.safetensors  the same computed on exec::eigen<double> from the same
+//                                weights and input (results rounded to float when stored), unless
+//                                --no-fp64.
+//   parity_dump MODEL --roundtrip IN OUT
+//     loads IN (a weights file of MODEL) into the network and writes it again as OUT: the C++ half
+//     of the round trip cnnzoo -> safetensors -> PyTorch -> safetensors -> cnnzoo.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <cnnzoo/core/rng.hpp>
+#include <cnnzoo/io/weights.hpp>
+
+#include "parity/fp64_registry.hpp"
+#include "zoo/registry.hpp"
+
+namespace {
+
+using namespace cnnzoo;
+
+std::unique_ptr<zoo::runner> make_runner(const zoo::entry& e, int batch, std::uint64_t seed, bool fp64 = false) {
+  zoo::runner_options o;
+  o.batch = batch;
+  o.seed = seed;
+  o.device = zoo::device_kind::cpu;
+  o.init = e.info.seed_init;
+  auto r = fp64 ? parity::fp64_runners().at(e.info.name)(o) : e.make(o);
+  r->options().dropout = 0.0f;
+  r->options().drop_path = 0.0f;
+  return r;
+}
+
+// Biases, gammas, betas and running statistics away from 0 and 1.
+void perturb(zoo::runner& r, std::uint64_t seed) {
+  rng g(seed ^ 0x5eed);
+  std::vector<float> p = r.params(), s = r.state();
+  for (const tensor_entry& e : r.tensors()) {
+    if (e.info.init == init_kind::kernel) continue;
+    float* v = (e.is_state ? s.data() : p.data()) + e.offset;
+    for (std::size_t i = 0; i < e.info.count(); ++i) {
+      if (e.info.role == "gamma") v[i] = static_cast<float>(g.uniform(0.5, 1.5));
+      else if (e.info.role == "running_var") v[i] = static_cast<float>(g.uniform(0.5, 2.0));
+      else v[i] = static_cast<float>(0.1 * g.normal());
+    }
+  }
+  r.set_params(p);
+  r.set_state(s);
+}
+
+std::vector<std::int64_t> shape_of(const tensor_entry& e) { return io::shape_of(e.info); }
+
+struct batch {
+  std::vector<float> input, targets;
+  std::vector<std::int64_t> labels;
+};
+
+batch make_batch(const zoo::entry& e, int n, std::uint64_t seed) {
+  const int classes = 10;
+  batch b;
+  rng g(seed + 1);
+  b.input.resize(static_cast<std::size_t>(n) * e.info.input.size());
+  for (float& x : b.input) x = static_cast<float>(g.normal());
+  b.labels.resize(static_cast<std::size_t>(n));
+  b.targets.assign(static_cast<std::size_t>(n) * classes, 0.0f);
+  for (int i = 0; i < n; ++i) {
+    b.labels[static_cast<std::size_t>(i)] = (3 * i + 1) % classes;
+    b.targets[static_cast<std::size_t>(i * classes + b.labels[static_cast<std::size_t>(i)])] = 1.0f;
+  }
+  return b;
+}
+
+// Inference logits, then one training pass: everything parity.py compares, into PATH.
+void reference(const zoo::entry& e, zoo::runner& r, const batch& b, int n, const std::filesystem::path& path) {
+  const int classes = 10;
+  std::vector<float> eval(static_cast<std::size_t>(n) * classes), train(eval.size()), grads;
+  r.predict(b.input.data(), n, eval.data());
+  const double loss = r.loss_and_gradients(b.input.data(), n, b.targets.data(), true, train.data(), grads);
+  const std::vector<float> after = r.state();
+  const std::vector<float> loss_value{static_cast<float>(loss)};
+
+  io::safetensors_writer w;
+  w.set_metadata("model", e.info.name);
+  w.set_metadata("batch", std::to_string(n));
+  w.set_metadata("device", r.device());
+  const auto& in = e.info.input;
+  w.add("input", {n, in.c, in.h, in.w}, b.input);
+  w.add("labels", {n}, b.labels);
+  w.add("logits_eval", {n, classes}, eval);
+  w.add("logits_train", {n, classes}, train);
+  w.add("loss", {}, loss_value);
+  for (const tensor_entry& t : r.tensors()) {
+    if (t.is_state) w.add("state_after/" + t.path, shape_of(t), std::span<const float>(after).subspan(t.offset, t.info.count()));
+    else w.add("grad/" + t.path, shape_of(t), std::span<const float>(grads).subspan(t.offset, t.info.count()));
+  }
+  w.save(path);
+  std::printf("%s on %s: batch %d, loss %.9f -> %s\n", e.info.name.c_str(), r.device().c_str(), n, loss,
+              path.string().c_str());
+}
+
+int dump(const zoo::entry& e, const std::filesystem::path& dir, int n, std::uint64_t seed, bool fp64) {
+  std::filesystem::create_directories(dir);
+  const batch b = make_batch(e, n, seed);
+  std::vector<float> params, state;
+  {
+    auto r = make_runner(e, n, seed);
+    perturb(*r, seed);
+    params = r->params();
+    state = r->state();
+    io::weights_writer(r->tensors(), params, state, {.model = e.info.name}).save(dir / "weights.safetensors");
+    reference(e, *r, b, n, dir / "reference.safetensors");
+  }
+  if (fp64) {  // the same weights (floats are exact in double), the same input
+    auto r = make_runner(e, n, seed, true);
+    r->set_params(params);
+    r->set_state(state);
+    reference(e, *r, b, n, dir / "reference_fp64.safetensors");
+  }
+  return 0;
+}
+
+int roundtrip(const zoo::entry& e, const std::filesystem::path& in, const std::filesystem::path& out) {
+  auto r = make_runner(e, 1, 0);
+  std::vector<float> p(e.info.trainable), s(e.info.keras_total - e.info.trainable);
+  io::read_weights(io::safetensors_reader(in), r->tensors(), p, s, e.info.name);
+  r->set_params(p);
+  r->set_state(s);
+  io::weights_writer(r->tensors(), r->params(), r->state(), {.model = e.info.name}).save(out);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* usage = "usage: parity_dump MODEL DIR [--batch N] [--seed S] [--no-fp64]\n       parity_dump MODEL --roundtrip IN OUT\n";
+  if (argc < 3) {
+    std::fputs(usage, stderr);
+    return 2;
+  }
+  try {
+    const zoo::entry* e = zoo::find(argv[1]);
+    if (!e) {
+      std::fprintf(stderr, "parity_dump: no model named '%s'\n", argv[1]);
+      return 2;
+    }
+    if (std::strcmp(argv[2], "--roundtrip") == 0) {
+      if (argc != 5) {
+        std::fputs(usage, stderr);
+        return 2;
+      }
+      return roundtrip(*e, argv[3], argv[4]);
+    }
+    int n = 4;
+    std::uint64_t seed = 1;
+    bool fp64 = true;
+    for (int i = 3; i < argc; ++i) {
+      if (std::strcmp(argv[i], "--no-fp64") == 0) fp64 = false;
+      else if (std::strcmp(argv[i], "--batch") == 0 && i + 1 < argc) n = std::stoi(argv[++i]);
+      else if (std::strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = std::stoull(argv[++i]);
+      else {
+        std::fputs(usage, stderr);
+        return 2;
+      }
+    }
+    return dump(*e, argv[2], n, seed, fp64);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "parity_dump: %s\n", ex.what());
+    return 1;
+  }
+}
