@@ -6,13 +6,15 @@
 //   cnnzoo-train --list-models
 //
 // Exit codes: 0 done, 1 other failure, 2 bad flags or unknown model, 3 the loss or the weights
-// became non-finite, 4 bad or missing data, 5 a checkpoint that cannot be resumed.
+// became non-finite, 4 bad or missing data, 5 a checkpoint that cannot be resumed or a weights
+// file (--init-from) that cannot be used.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
 
 #include <cnnzoo/data/cifar10.hpp>
+#include <cnnzoo/io/safetensors.hpp>
 #include <cnnzoo/train/checkpoint.hpp>
 #include <cnnzoo/train/schedule.hpp>
 
@@ -36,7 +38,8 @@ int main(int argc, char** argv) {
   app.add_option("--stop-after-epochs", stop_after, "stop after N epochs of this invocation, leaving a checkpoint "
                                                     "to --resume (time-limited jobs)");
   app.footer("Exit codes: 0 done, 1 other failure, 2 bad flags or unknown model, 3 non-finite loss or weights "
-             "(the last good checkpoint is kept), 4 bad or missing data, 5 a checkpoint that cannot be resumed.");
+             "(the last good checkpoint is kept), 4 bad or missing data, 5 a checkpoint that cannot be resumed or a weights file "
+             "(--init-from) that cannot be used.");
 
   // Every flag below overrides the recipe when given.
   trainer::recipe o;
@@ -60,6 +63,8 @@ int main(int argc, char** argv) {
   auto* drop = app.add_option("--dropout", o.dropout, "override every dropout layer's rate");
   auto* init = app.add_option("--init", o.init, "kernel initializer: he_normal (the seed's) or glorot_uniform "
                                                 "(Keras' default)")->check(CLI::IsMember({"he_normal", "glorot_uniform"}));
+  auto* init_from = app.add_option("--init-from", o.init_from, "start from the weights of a safetensors file (a "
+                                                               "run's model.safetensors) instead of drawing them");
   auto* flip = app.add_option("--flip", o.flip, "random horizontal flips (true|false)");
   auto* crop = app.add_option("--crop-padding", o.crop_padding, "random crops after zero padding by N (0: off)");
   auto* cutout = app.add_option("--cutout", o.cutout, "cutout box size (0: off)");
@@ -110,6 +115,7 @@ int main(int argc, char** argv) {
     take(nesterov, r.nesterov, o.nesterov); take(clip, r.clip_norm, o.clip_norm);
     take(ls, r.label_smoothing, o.label_smoothing); take(mix, r.mixup_alpha, o.mixup_alpha);
     take(drop, r.dropout, o.dropout);       take(init, r.init, o.init);
+    take(init_from, r.init_from, o.init_from);
     take(flip, r.flip, o.flip);
     take(crop, r.crop_padding, o.crop_padding); take(cutout, r.cutout, o.cutout);
     take(rotation, r.rotation, o.rotation); take(shift, r.shift, o.shift);
@@ -153,6 +159,8 @@ int main(int argc, char** argv) {
   } catch (const data::data_error& e) {
     return fail(e.what(), 4);
   } catch (const train::checkpoint_error& e) {
+    return fail(e.what(), 5);
+  } catch (const io::weights_error& e) {
     return fail(e.what(), 5);
   } catch (const std::exception& e) {
     return fail(std::string("cnnzoo-train: ") + e.what(), 1);

@@ -42,6 +42,7 @@ struct recipe {
   double dropout = -1;                  // < 0: each model's own rates
   // initialization
   std::string init = "he_normal";       // kernels: he_normal | glorot_uniform (graph/part.hpp)
+  std::string init_from;                // a safetensors file to start from instead (io/weights.hpp)
   // augmentation
   bool flip = true;
   int crop_padding = 4;

@@ -12,6 +12,7 @@
 #include <cnnzoo/data/augment.hpp>
 #include <cnnzoo/data/batch_plan.hpp>
 #include <cnnzoo/data/cifar10.hpp>
+#include <cnnzoo/io/weights.hpp>
 #include <cnnzoo/train/checkpoint.hpp>
 #include <cnnzoo/train/schedule.hpp>
 
@@ -79,6 +80,34 @@ evaluation evaluate(zoo::runner& net, const data::dataset& set, const data::chan
 }
 
 namespace {
+
+// The trained network for other programs (cnnzoo-predict, a user's own, PyTorch through
+// python/cnnzoo_torch): its weights, with what it takes to feed it an image: the per-channel
+// mean and standard deviation the training images were normalized with (on the 0-1 pixel
+// scale, pixel / 255) and the class names, in label order.
+void save_model(const fs::path& path, const recipe& r, zoo::runner& net, const std::vector<float>& params,
+                const std::vector<float>& state, const data::channel_statistics& stats,
+                const std::vector<std::string>& class_names) {
+  const auto joined = [](const auto& values) {
+    std::string out;
+    for (const auto& v : values) {
+      if (!out.empty()) out += ",";
+      if constexpr (std::is_arithmetic_v<std::decay_t<decltype(v)>>) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
+        out += buf;
+      } else {
+        out += v;
+      }
+    }
+    return out;
+  };
+  io::safetensors_writer w = io::weights_writer(net.tensors(), params, state, {.model = r.model});
+  w.set_metadata("input_mean", joined(stats.mean));
+  w.set_metadata("input_std", joined(stats.std));
+  w.set_metadata("classes", joined(class_names));
+  w.save(path);
+}
 
 struct saved_progress {
   int epoch = 0;
@@ -185,6 +214,14 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   const zoo::runner_options ro = runner_options_for(r);
   std::unique_ptr<zoo::runner> net = entry->make(ro);
   configure(*net, r);
+  if (!ck && !r.init_from.empty()) {
+    // Parameters and BatchNorm statistics from the file; momentum starts at zero.
+    std::vector<float> p(net->params().size()), s(net->state().size());
+    io::read_weights(io::safetensors_reader(r.init_from), net->tensors(), p, s, r.model);
+    net->set_params(p);
+    net->set_state(s);
+    log << "cnnzoo-train: starting from the weights of " << r.init_from << "\n";
+  }
 
   rng data_rng(r.seed ^ 0xDA7A5EEDull);
   saved_progress progress{};
@@ -365,6 +402,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
 
     if (progress.epoch % std::max(1, r.checkpoint_every) == 0 || progress.epoch == last_epoch || budget_spent) {
       save_checkpoint(out / checkpoint_file, r, *net, params, state, data_rng, progress);
+      save_model(out / model_file, r, *net, params, state, stats, class_names);
       own_checkpoint = true;
       last_saved_epoch = progress.epoch;
     }
@@ -416,7 +454,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   log << "cnnzoo-train: " << report.evaluated_on << " accuracy " << e.accuracy * 100 << "% after "
       << progress.epoch << " epochs, " << report.train_seconds << " s; wrote " << (out / report_file).string()
       << ", " << (out / metrics_file).string() << ", " << (out / plot_file).string() << ", "
-      << (out / checkpoint_file).string() << "\n";
+      << (out / checkpoint_file).string() << ", " << (out / model_file).string() << "\n";
   return {progress.epoch, true, e.accuracy, report.train_seconds, report.images_per_second, out};
 }
 

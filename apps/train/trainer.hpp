@@ -64,6 +64,7 @@ evaluation evaluate(zoo::runner& net, const data::dataset& set, const data::chan
 inline constexpr const char* checkpoint_file = "checkpoint.bin";
 inline constexpr const char* metrics_file = "metrics.jsonl";
 inline constexpr const char* report_file = "report.json";
+inline constexpr const char* model_file = "model.safetensors";  // written with each checkpoint
 inline constexpr const char* plot_file = "curves.png";
 
 }  // namespace cnnzoo::trainer
