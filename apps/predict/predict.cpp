@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -19,32 +18,6 @@
 namespace cnnzoo::predict {
 
 namespace {
-
-// The mean and standard deviation of CIFAR-10's 50,000 training images on the 0-1 scale, for
-// files written without the statistics they were trained with.
-const data::channel_statistics cifar10_statistics{{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}};
-const std::vector<std::string> cifar10_classes{"airplane", "automobile", "bird", "cat", "deer",
-                                               "dog", "frog", "horse", "ship", "truck"};
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
-  return out;
-}
-
-std::vector<float> floats(const std::string& s, const std::string& key, const std::string& file) {
-  std::vector<float> v;
-  for (const auto& item : split(s)) {
-    try {
-      v.push_back(std::stof(item));
-    } catch (const std::exception&) {
-      throw io::weights_error("cnnzoo: " + file + ": metadata " + key + " '" + s + "' is not a list of numbers");
-    }
-  }
-  if (v.size() != 3) throw io::weights_error("cnnzoo: " + file + ": metadata " + key + " needs 3 values, has " + s);
-  return v;
-}
 
 // The image's bytes as a CIFAR-10 input, or an error that names the file.
 std::vector<std::uint8_t> read_image(const std::string& file, std::string& error) {
@@ -84,16 +57,11 @@ classifier load_classifier(const std::string& model, const std::filesystem::path
   io::read_weights(reader, c.net->tensors(), p, s, c.model);
   c.net->set_params(p);
   c.net->set_state(s);
+  io::input_convention convention = io::read_input_convention(reader);
+  c.stats = std::move(convention.stats);
+  c.classes = std::move(convention.classes);
+  c.notes = std::move(convention.assumed);
   const std::string file = weights.string();
-  if (reader.metadata().count("input_mean") && reader.metadata().count("input_std")) {
-    c.stats = {floats(reader.metadata_or("input_mean"), "input_mean", file),
-               floats(reader.metadata_or("input_std"), "input_std", file)};
-  } else {
-    c.stats = cifar10_statistics;
-    c.notes.push_back(file + " does not record the statistics its images were normalized with; "
-                      "using CIFAR-10's (mean 0.4914 0.4822 0.4465, std 0.2470 0.2435 0.2616)");
-  }
-  c.classes = reader.metadata().count("classes") ? split(reader.metadata_or("classes")) : cifar10_classes;
   if (c.classes.size() != 10)
     throw io::weights_error("cnnzoo: " + file + ": metadata classes names " + std::to_string(c.classes.size()) +
                             " classes, the network has 10");

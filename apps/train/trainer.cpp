@@ -88,24 +88,8 @@ namespace {
 void save_model(const fs::path& path, const recipe& r, zoo::runner& net, const std::vector<float>& params,
                 const std::vector<float>& state, const data::channel_statistics& stats,
                 const std::vector<std::string>& class_names) {
-  const auto joined = [](const auto& values) {
-    std::string out;
-    for (const auto& v : values) {
-      if (!out.empty()) out += ",";
-      if constexpr (std::is_arithmetic_v<std::decay_t<decltype(v)>>) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
-        out += buf;
-      } else {
-        out += v;
-      }
-    }
-    return out;
-  };
   io::safetensors_writer w = io::weights_writer(net.tensors(), params, state, {.model = r.model});
-  w.set_metadata("input_mean", joined(stats.mean));
-  w.set_metadata("input_std", joined(stats.std));
-  w.set_metadata("classes", joined(class_names));
+  io::write_input_convention(w, stats, class_names);
   w.save(path);
 }
 

@@ -63,6 +63,11 @@ struct channel_statistics {
   std::vector<float> mean, std;
 };
 
+// Those of CIFAR-10's 50,000 training images, for weights that do not record their own.
+inline channel_statistics cifar10_training_statistics() {
+  return {{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}};
+}
+
 // Population statistics (ddof = 0) over every pixel of every image, accumulated in double so
 // 150 million additions do not lose precision. A constant channel gets std = 1e-6 instead of 0
 // (Keras adds the same epsilon), so normalizing it cannot divide by zero.

@@ -19,7 +19,12 @@
 #include <string_view>
 #include <vector>
 
+#include <cstdio>
+#include <sstream>
+
 #include "../core/version.hpp"
+#include "../data/augment.hpp"
+#include "../data/cifar10.hpp"
 #include "../exec/eigen.hpp"
 #include "../graph/network.hpp"
 #include "safetensors.hpp"
@@ -133,6 +138,80 @@ inline void read_weights(const safetensors_reader& reader, std::span<const tenso
     auto& to = e.is_state ? state : params;
     std::copy(v.begin(), v.end(), to.begin() + static_cast<std::ptrdiff_t>(e.offset));
   }
+}
+
+// ---- what turns an image into the network's input ------------------------------------------------
+// Recorded beside the weights by cnnzoo-train, read by cnnzoo-predict and cnnzoo-export: metadata
+// "input_mean" and "input_std" (per RGB channel, on the 0-1 pixel scale: input = (pixel / 255 -
+// mean) / std) and "classes" (the names in label order, comma-separated).
+struct input_convention {
+  data::channel_statistics stats;
+  std::vector<std::string> classes;
+  std::vector<std::string> assumed;  // what the file did not say, and what is used instead
+};
+
+inline void write_input_convention(safetensors_writer& w, const data::channel_statistics& stats,
+                                   const std::vector<std::string>& classes) {
+  const auto numbers = [](const std::vector<float>& v) {
+    std::string out;
+    for (float x : v) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%s%.9g", out.empty() ? "" : ",", static_cast<double>(x));
+      out += buf;
+    }
+    return out;
+  };
+  std::string names;
+  for (const auto& c : classes) names += (names.empty() ? "" : ",") + c;
+  w.set_metadata("input_mean", numbers(stats.mean));
+  w.set_metadata("input_std", numbers(stats.std));
+  w.set_metadata("classes", names);
+}
+
+inline input_convention read_input_convention(const safetensors_reader& r) {
+  const std::string file = r.path().string();
+  const auto split = [](const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    for (std::string item; std::getline(in, item, ',');) out.push_back(item);
+    return out;
+  };
+  const auto three = [&](const std::string& key) {
+    std::vector<float> v;
+    for (const auto& item : split(r.metadata_or(key))) {
+      std::size_t used = 0;
+      float x = 0;
+      try {
+        x = std::stof(item, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != item.size() || !std::isfinite(x) || (key == "input_std" && x <= 0))
+        throw weights_error("cnnzoo: " + file + ": metadata " + key + " '" + r.metadata_or(key) +
+                            "' is not a list of finite numbers" + (key == "input_std" ? " above 0" : ""));
+      v.push_back(x);
+    }
+    if (v.size() != 3)
+      throw weights_error("cnnzoo: " + file + ": metadata " + key + " needs 3 values (R, G, B), has '" +
+                          r.metadata_or(key) + "'");
+    return v;
+  };
+  input_convention c;
+  if (r.metadata().count("input_mean") && r.metadata().count("input_std")) {
+    c.stats = {three("input_mean"), three("input_std")};
+  } else {
+    c.stats = data::cifar10_training_statistics();
+    c.assumed.push_back(file + " does not record the statistics its images were normalized with; using "
+                        "CIFAR-10's (mean 0.4914 0.4822 0.4465, std 0.2470 0.2435 0.2616)");
+  }
+  if (r.metadata().count("classes")) {
+    c.classes = split(r.metadata_or("classes"));
+  } else {
+    const auto& names = data::cifar10_default_class_names();
+    c.classes.assign(names.begin(), names.end());
+    c.assumed.push_back(file + " does not name its classes; using CIFAR-10's");
+  }
+  return c;
 }
 
 // ---- a network and a file ----------------------------------------------------------------------------

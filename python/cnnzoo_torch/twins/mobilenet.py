@@ -6,13 +6,21 @@ from .common import GlobalAvgPool, Residual, bn, conv, conv_bn_act
 from .senet import SqueezeExcite
 
 
-class HardSwish(nn.Module):
-    """x * relu6(x + 3) / 6 written as cnnzoo does (exec/eigen/activation.hpp): x times the hard
-    sigmoid, whose gradient is 1/6 on the open interval (-3, 3) and 0 elsewhere, so the derivative
-    at the kinks is cnnzoo's (0 at -3, 1 at 3)."""
+class HardSigmoid(nn.Module):
+    """relu6(x + 3) / 6, cnnzoo's hard sigmoid. Written out rather than F.hardsigmoid: PyTorch 1.13's
+    backward of F.hardsigmoid multiplies by a float32 1/6 even in double precision (0.16666667163...),
+    which the parity check in double measures as a 1.3e-7 relative difference in every gradient."""
 
     def forward(self, x):
-        return x * F.hardsigmoid(x)
+        return F.relu6(x + 3) / 6
+
+
+class HardSwish(HardSigmoid):
+    """x * hard_sigmoid(x), as cnnzoo computes it (not F.hardswish, which rounds differently), so
+    the derivative at the kinks is cnnzoo's too (0 at -3, 1 at 3)."""
+
+    def forward(self, x):
+        return x * super().forward(x)
 
 
 # (out, expand, kernel, stride, SE, act): "RE" is ReLU6, "HS" hard-swish.
@@ -29,7 +37,7 @@ def bneck(cin, out, expand, kernel, stride, se, act):
     when stride 1 keeps the width."""
     body = nn.Sequential(conv_bn_act(cin, expand, 1, act),
                          nn.Sequential(conv(expand, expand, kernel, stride=stride, groups=expand), bn(expand)),
-                         *([SqueezeExcite(expand, expand // 4, act=nn.ReLU6, gate=nn.Hardsigmoid)] if se else []),
+                         *([SqueezeExcite(expand, expand // 4, act=nn.ReLU6, gate=HardSigmoid)] if se else []),
                          conv_bn_act(expand, out, 1, act))
     return Residual(body) if stride == 1 and cin == out else body
 

@@ -1,0 +1,62 @@
+// cnnzoo-export: a zoo model with the weights of a safetensors file, as an ONNX inference graph.
+//
+//   cnnzoo-export --weights runs/resnet18/model.safetensors --onnx resnet18.onnx
+//   cnnzoo-export --model ResNet18 --weights model.safetensors --onnx resnet18.onnx
+//
+// io/onnx.hpp says what the graph holds (opset 17; BatchNormalization nodes; the input's
+// normalization and the class names in its metadata). Exit codes: 0 written, 1 other failure,
+// 2 bad flags or unknown model, 5 a weights file that cannot be used.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include <cnnzoo/io/weights.hpp>
+#include <cnnzoo/train/checkpoint.hpp>
+
+#include "export/exporters.hpp"
+#include "zoo/registry.hpp"
+
+int main(int argc, char** argv) {
+  using namespace cnnzoo;
+  CLI::App app{"cnnzoo-export: write a zoo model and its weights as an ONNX inference graph"};
+  std::string model, weights, onnx_path;
+  app.add_option("--model", model, "the zoo model (default: the one the weights file names)");
+  app.add_option("--weights", weights, "a safetensors file of the model's weights (a run's model.safetensors)")->required();
+  app.add_option("--onnx", onnx_path, "the ONNX file to write")->required();
+  app.footer("Exit codes: 0 written, 1 other failure, 2 bad flags or unknown model, 5 a weights file that cannot be used.");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    const io::safetensors_reader reader(weights);
+    const std::string name = model.empty() ? reader.metadata_or("model") : model;
+    if (name.empty()) {
+      std::cerr << "cnnzoo-export: " << weights << " does not name its model; give --model\n";
+      return 2;
+    }
+    const zoo::entry* e = zoo::find(name);
+    const auto exporter = e ? exporters::onnx_exporters().find(e->info.name) : exporters::onnx_exporters().end();
+    if (exporter == exporters::onnx_exporters().end()) {
+      std::cerr << "cnnzoo-export: unknown model '" << name << "' (cnnzoo-models lists them)\n";
+      return 2;
+    }
+    std::vector<float> params(e->info.trainable), state(e->info.keras_total - e->info.trainable);
+    io::read_weights(reader, e->tensors(), params, state, e->info.name);
+    const io::input_convention convention = io::read_input_convention(reader);
+    for (const auto& note : convention.assumed) std::cerr << "cnnzoo-export: " << note << "\n";
+    io::onnx_metadata meta{e->info.name, {}, {}, convention.classes};
+    for (int c = 0; c < 3; ++c) {
+      meta.mean_255.push_back(255.0f * convention.stats.mean[static_cast<std::size_t>(c)]);
+      meta.std_255.push_back(255.0f * convention.stats.std[static_cast<std::size_t>(c)]);
+    }
+    const std::vector<std::uint8_t> bytes = exporter->second(params, state, meta);
+    train::write_atomically<io::onnx_error>(onnx_path, "ONNX file", [&](auto sink) { sink(bytes.data(), bytes.size()); });
+    std::cout << "cnnzoo-export: wrote " << onnx_path << " (" << e->info.name << ", " << bytes.size() << " bytes)\n";
+    return 0;
+  } catch (const io::weights_error& ex) {
+    std::cerr << ex.what() << "\n";
+    return 5;
+  } catch (const std::exception& ex) {
+    std::cerr << "cnnzoo-export: " << ex.what() << "\n";
+    return 1;
+  }
+}
