@@ -2,6 +2,9 @@
 # Installs what cnnzoo needs on Debian 12 (or Ubuntu): compiler, CMake, Eigen, Catch2, Google
 # Benchmark, CLI11, nlohmann-json, stb and Pillow (for the CIFAR-10 converter). The CUDA policy
 # additionally needs the CUDA toolkit and cuDNN 9 where a GPU build is wanted; the CPU build never does.
+# For the parity and ONNX checks (CTest labels parity and onnx; they skip without these): PyTorch
+# (python3-torch), the onnx package (python3-onnx), Node.js and ONNX Runtime's Node package,
+# installed into .deps/node_modules without its install script (which only fetches GPU parts).
 set -euo pipefail
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -9,5 +12,13 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends \
   g++ make cmake libeigen3-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev libstb-dev \
-  python3 python3-pil ca-certificates >/dev/null
+  python3 python3-pil ca-certificates \
+  python3-numpy python3-torch python3-onnx >/dev/null
+# Node.js from Debian where none is installed (a NodeSource node already brings its own npm).
+command -v node >/dev/null || $sudo apt-get install -y -qq --no-install-recommends nodejs >/dev/null
+command -v npm >/dev/null || $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+cd "$(dirname "$0")/.."
+if [ ! -d .deps/node_modules/onnxruntime-node ]; then
+  npm install --silent --ignore-scripts --no-audit --no-fund --prefix .deps onnxruntime-node@1.30.0 >/dev/null
+fi
 echo "cnnzoo: dependencies installed"

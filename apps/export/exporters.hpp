@@ -12,8 +12,8 @@
 
 namespace cnnzoo::exporters {
 
-using onnx_exporter =
-    std::function<std::vector<std::uint8_t>(std::span<const float>, std::span<const float>, const io::onnx_metadata&)>;
+using onnx_exporter = std::function<io::onnx_files(std::span<const float>, std::span<const float>,
+                                                   const io::onnx_metadata&, const std::string&, std::uint64_t)>;
 
 inline std::map<std::string, onnx_exporter>& onnx_exporters() {
   static std::map<std::string, onnx_exporter> all;

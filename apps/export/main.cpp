@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include <cnnzoo/io/weights.hpp>
@@ -48,9 +49,19 @@ int main(int argc, char** argv) {
       meta.mean_255.push_back(255.0f * convention.stats.mean[static_cast<std::size_t>(c)]);
       meta.std_255.push_back(255.0f * convention.stats.std[static_cast<std::size_t>(c)]);
     }
-    const std::vector<std::uint8_t> bytes = exporter->second(params, state, meta);
-    train::write_atomically<io::onnx_error>(onnx_path, "ONNX file", [&](auto sink) { sink(bytes.data(), bytes.size()); });
-    std::cout << "cnnzoo-export: wrote " << onnx_path << " (" << e->info.name << ", " << bytes.size() << " bytes)\n";
+    // Weights over 1 GiB go beside the model (OUT.data), as ONNX does past protobuf's 2 GB limit.
+    const std::filesystem::path out(onnx_path);
+    const std::string data_name = out.filename().string() + ".data";
+    const io::onnx_files files = exporter->second(params, state, meta, data_name, io::onnx_inline_limit);
+    const auto write = [](const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
+      train::write_atomically<io::onnx_error>(path, "ONNX file", [&](auto sink) { sink(bytes.data(), bytes.size()); });
+    };
+    if (!files.external_data.empty()) write(out.parent_path() / data_name, files.external_data);
+    write(out, files.model);
+    std::cout << "cnnzoo-export: wrote " << onnx_path << " (" << e->info.name << ", " << files.model.size() << " bytes";
+    if (!files.external_data.empty())
+      std::cout << "; weights in " << (out.parent_path() / data_name).string() << ", " << files.external_data.size() << " bytes";
+    std::cout << ")\n";
     return 0;
   } catch (const io::weights_error& ex) {
     std::cerr << ex.what() << "\n";

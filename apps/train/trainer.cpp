@@ -416,6 +416,8 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   }
 
   // ---- the final report --------------------------------------------------------------------------------
+  // A run resumed with no epoch left (or saved before weight files existed) still leaves its weights.
+  if (!fs::exists(out / model_file)) save_model(out / model_file, r, *net, net->params(), net->state(), stats, class_names);
   const data::dataset* final_set = test_set ? &*test_set : val_set ? &*val_set : &train_set;
   const evaluation e = evaluate(*net, *final_set, stats);
   run_report report;

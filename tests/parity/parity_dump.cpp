@@ -8,6 +8,8 @@
 //                                each of them matters to the comparison.
 //     DIR/reference.safetensors  input [N,3,32,32] (standard normal), labels [N] (I64),
 //                                logits_eval (inference mode, before any training pass),
+//                                logits_inference (the same with dropout and drop-path at their
+//                                models' rates, as deployed: what an ONNX export computes),
 //                                logits_train and loss (training mode, dropout and drop-path off,
 //                                mean cross-entropy against the labels), grad/NAME for every
 //                                parameter, state_after/NAME for every statistic after that pass.
@@ -88,8 +90,14 @@ batch make_batch(const zoo::entry& e, int n, std::uint64_t seed) {
 // Inference logits, then one training pass: everything parity.py compares, into PATH.
 void reference(const zoo::entry& e, zoo::runner& r, const batch& b, int n, const std::filesystem::path& path) {
   const int classes = 10;
-  std::vector<float> eval(static_cast<std::size_t>(n) * classes), train(eval.size()), grads;
+  std::vector<float> eval(static_cast<std::size_t>(n) * classes), train(eval.size()), inference(eval.size()), grads;
   r.predict(b.input.data(), n, eval.data());
+  // As deployed (what an ONNX export computes): every dropout and drop-path at its model's rate,
+  // which in inference mode matters where a gate scales its branch by its survival probability.
+  const run_options parity_options = r.options();
+  r.options() = run_options{};
+  r.predict(b.input.data(), n, inference.data());
+  r.options() = parity_options;
   const double loss = r.loss_and_gradients(b.input.data(), n, b.targets.data(), true, train.data(), grads);
   const std::vector<float> after = r.state();
   const std::vector<float> loss_value{static_cast<float>(loss)};
@@ -102,6 +110,7 @@ void reference(const zoo::entry& e, zoo::runner& r, const batch& b, int n, const
   w.add("input", {n, in.c, in.h, in.w}, b.input);
   w.add("labels", {n}, b.labels);
   w.add("logits_eval", {n, classes}, eval);
+  w.add("logits_inference", {n, classes}, inference);
   w.add("logits_train", {n, classes}, train);
   w.add("loss", {}, loss_value);
   for (const tensor_entry& t : r.tensors()) {
@@ -134,13 +143,12 @@ int dump(const zoo::entry& e, const std::filesystem::path& dir, int n, std::uint
   return 0;
 }
 
+// Through the tensor table alone (no network): the file's values into the flat buffers and out.
 int roundtrip(const zoo::entry& e, const std::filesystem::path& in, const std::filesystem::path& out) {
-  auto r = make_runner(e, 1, 0);
+  const std::vector<tensor_entry> table = e.tensors();
   std::vector<float> p(e.info.trainable), s(e.info.keras_total - e.info.trainable);
-  io::read_weights(io::safetensors_reader(in), r->tensors(), p, s, e.info.name);
-  r->set_params(p);
-  r->set_state(s);
-  io::weights_writer(r->tensors(), r->params(), r->state(), {.model = e.info.name}).save(out);
+  io::read_weights(io::safetensors_reader(in), table, p, s, e.info.name);
+  io::weights_writer(table, p, s, {.model = e.info.name}).save(out);
   return 0;
 }
 

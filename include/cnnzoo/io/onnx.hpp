@@ -45,20 +45,31 @@ struct onnx_metadata {
   std::vector<std::string> classes;
 };
 
+// An exported model: the protobuf, and the weights' bytes when they are stored beside it.
+struct onnx_files {
+  std::vector<std::uint8_t> model;
+  std::vector<std::uint8_t> external_data;  // empty: every weight is inside the model
+};
+
 namespace detail {
 
 // The graph under construction: values by the address the network keeps them at.
 class onnx_graph {
 public:
   using dims_t = std::vector<std::int64_t>;  // per image (the batch dimension is implicit)
+  // A value of the graph: `batch` rows per exported image, as a part that runs its body on
+  // several stacks of rows (CBAM's shared MLP on the average- and max-pooled rows) keeps them.
   struct value {
     std::string name;
     dims_t dims;
-    std::size_t count() const {
+    int batch = 1;
+    std::size_t count() const {  // per row
       std::size_t c = 1;
       for (auto d : dims) c *= static_cast<std::size_t>(d);
       return c;
     }
+    std::size_t total() const { return count() * static_cast<std::size_t>(batch); }
+    value like(std::string n) const { return {std::move(n), dims, batch}; }
   };
 
   void begin(const float* input, shape in, const float* params, const float* state,
@@ -66,12 +77,14 @@ public:
     params_ = params;
     state_ = state;
     for (const auto& e : table) (e.is_state ? state_names_ : param_names_)[e.offset] = e.path;
-    values_[input] = {"input", {in.c, in.h, in.w}};
+    values_[input] = {"input", {in.c, in.h, in.w}, 1};
     input_dims_ = {in.c, in.h, in.w};
   }
 
   // ---- reading and writing activations -----------------------------------------------------------
-  // The value at p, `count` values per image: a whole value, or a block of its channels.
+  // The value at p of `count` numbers (for the pass's one exported image): a whole value, the rows
+  // of consecutive values stacked (Concat on the batch axis), one stack of a stacked value (Split),
+  // or a block of a value's channels (Slice).
   value read(const float* p, std::size_t count) {
     finish_assembly_covering(p);
     auto it = values_.upper_bound(p);
@@ -79,21 +92,36 @@ public:
     --it;
     const float* start = it->first;
     const value& v = it->second;
-    if (p == start && count == v.count()) return v;
-    const std::size_t plane = v.count() / static_cast<std::size_t>(v.dims[0]);
+    if (p == start && count == v.total()) return v;
     const std::size_t off = static_cast<std::size_t>(p - start);
-    if (off + count > v.count() || off % plane || count % plane) throw unknown(p);
+    if (p == start && v.batch == 1 && count > v.total() && count % v.total() == 0) {
+      const std::size_t k = count / v.total();
+      std::vector<std::string> rows;
+      for (std::size_t i = 0; i < k; ++i) {
+        const auto r = values_.find(start + i * v.total());
+        if (r == values_.end() || r->second.dims != v.dims || r->second.batch != 1) throw unknown(p);
+        rows.push_back(r->second.name);
+      }
+      value stacked{op("Concat", rows, {onnx::attribute::of("axis", std::int64_t{0})}), v.dims, static_cast<int>(k)};
+      return stacked;
+    }
+    if (v.batch > 1 && count == v.count() && off % v.count() == 0 && off < v.total()) {
+      const auto parts = op_outputs("Split", {v.name}, static_cast<std::size_t>(v.batch),
+                                    {onnx::attribute::of("axis", std::int64_t{0})});
+      return {parts[off / v.count()], v.dims, 1};
+    }
+    const std::size_t plane = v.count() / static_cast<std::size_t>(v.dims[0]);
+    if (v.batch != 1 || off + count > v.count() || off % plane || count % plane) throw unknown(p);
     dims_t dims = v.dims;
     dims[0] = static_cast<std::int64_t>(count / plane);
     const auto first = static_cast<std::int64_t>(off / plane);
-    return {slice(v.name, first, first + dims[0]), dims};
+    return {slice(v.name, first, first + dims[0]), dims, 1};
   }
   void write(float* p, value v) {
     assemblies_.erase(p);
-    values_.erase(values_.lower_bound(p), values_.lower_bound(p + v.count()));
+    values_.erase(values_.lower_bound(p), values_.lower_bound(p + v.total()));
     values_[p] = std::move(v);
   }
-  value alias(const float* p, std::size_t count) { return read(p, count); }
 
   // dst[:, off : off + count] (+)= v, dst having `channels` channels of v's plane shape.
   void place(float* dst, int channels, int off, const value& v, bool accumulate) {
@@ -123,9 +151,15 @@ public:
   // ---- nodes and constants ---------------------------------------------------------------------------
   std::string op(const std::string& type, const std::vector<std::string>& inputs,
                  const std::vector<onnx::attribute>& attributes = {}) {
-    std::string out = type + "_" + std::to_string(nodes_.size());
-    nodes_.push_back(onnx::node(type, inputs, out, attributes));
-    return out;
+    return op_outputs(type, inputs, 1, attributes)[0];
+  }
+  std::vector<std::string> op_outputs(const std::string& type, const std::vector<std::string>& inputs,
+                                      std::size_t outputs, const std::vector<onnx::attribute>& attributes = {}) {
+    const std::string base = type + "_" + std::to_string(nodes_.size());
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < outputs; ++i) names.push_back(outputs == 1 ? base : base + "_" + std::to_string(i));
+    nodes_.push_back(onnx::node(type, inputs, names, attributes));
+    return names;
   }
   // A parameter or statistic at p (in the network's buffers), with these dims.
   std::string weight(const float* p, const dims_t& dims) {
@@ -142,8 +176,7 @@ public:
       name = "weight_" + std::to_string(weight_names_.size());
     std::size_t count = 1;
     for (auto d : dims) count *= static_cast<std::size_t>(d);
-    initializers_.push_back(onnx::tensor(name, dims, onnx::tensor_float,
-                                         {reinterpret_cast<const std::uint8_t*>(p), count * sizeof(float)}));
+    weights_.push_back({name, dims, p, count});
     weight_names_[p] = name;
     return name;
   }
@@ -168,9 +201,28 @@ public:
     return op("Slice", {x, ints({first}), ints({last}), ints({1})});
   }
 
-  std::vector<std::uint8_t> finish(const float* logits, int classes, const onnx_metadata& meta) {
-    const value out = read(logits, static_cast<std::size_t>(classes));
-    nodes_.push_back(onnx::node("Identity", {out.name}, "logits", {}));
+  // The model file, and (for weights over `inline_limit` bytes in all) the external data file
+  // `external_name` that the model names for them, as ONNX stores models over protobuf's 2 GB.
+  onnx_files finish(const float* logits, int classes, const onnx_metadata& meta, const std::string& external_name,
+                    std::uint64_t inline_limit) {
+    value out = read(logits, static_cast<std::size_t>(classes));
+    if (out.dims.size() > 1)  // a network that ends in a global pool: (N, classes, 1, 1)
+      out.name = op("Flatten", {out.name}, {onnx::attribute::of("axis", std::int64_t{1})});
+    onnx_files files;
+    std::uint64_t total = 0;
+    for (const auto& w : weights_) total += w.count * sizeof(float);
+    const bool external = total > inline_limit;
+    for (const auto& w : weights_) {
+      const std::span<const std::uint8_t> bytes{reinterpret_cast<const std::uint8_t*>(w.data), w.count * sizeof(float)};
+      if (!external) {
+        initializers_.push_back(onnx::tensor(w.name, w.dims, onnx::tensor_float, bytes));
+        continue;
+      }
+      const std::uint64_t at = files.external_data.size();
+      files.external_data.insert(files.external_data.end(), bytes.begin(), bytes.end());
+      initializers_.push_back(onnx::external_tensor(w.name, w.dims, onnx::tensor_float, external_name, at, bytes.size()));
+    }
+    nodes_.push_back(onnx::node("Identity", {out.name}, {"logits"}, {}));
     onnx::message graph;
     for (const auto& n : nodes_) graph.sub(onnx::field::graph_node, n);
     graph.string(onnx::field::graph_name, meta.model.empty() ? "cnnzoo" : meta.model);
@@ -204,7 +256,8 @@ public:
     meta_entry("cnnzoo.mean_255", joined(meta.mean_255));
     meta_entry("cnnzoo.std_255", joined(meta.std_255));
     meta_entry("cnnzoo.classes", joined(meta.classes));
-    return model.data();
+    files.model = model.data();
+    return files;
   }
 
 private:
@@ -265,11 +318,18 @@ private:
         throw onnx_error("cnnzoo: ONNX export: channels " + std::to_string(covered) + " of " +
                          std::to_string(a.channels) + " of a concatenation were read before they were written");
       const std::string name = parts.size() == 1 ? parts[0] : op("Concat", parts, {onnx::attribute::of("axis", std::int64_t{1})});
-      values_[const_cast<float*>(start)] = {name, a.dims};
+      values_[const_cast<float*>(start)] = {name, a.dims, 1};
       return;
     }
   }
 
+  struct pending_weight {
+    std::string name;
+    dims_t dims;
+    const float* data;
+    std::size_t count;
+  };
+  std::vector<pending_weight> weights_;
   const float* params_ = nullptr;
   const float* state_ = nullptr;
   std::map<std::size_t, std::string> param_names_, state_names_;
@@ -306,7 +366,7 @@ public:
 
   // ---- the inference ops ---------------------------------------------------------------------------
   void conv2d_forward(const ops::conv_geometry& g, const T* x, const W* w, const W* b, T* y) const {
-    const value in = g_().read(x, static_cast<std::size_t>(g.c) * g.h * g.w);
+    const value in = g_().read(x, static_cast<std::size_t>(g.n) * g.c * g.h * g.w);
     std::vector<std::string> inputs{in.name, g_().weight(w, {g.k, g.c / g.groups, g.kh, g.kw})};
     if (b) inputs.push_back(g_().weight(b, {g.k}));
     using A = onnx::attribute;
@@ -314,18 +374,18 @@ public:
                                     {A::of("kernel_shape", dims_t{g.kh, g.kw}), A::of("strides", dims_t{g.sh, g.sw}),
                                      A::of("pads", dims_t{g.ph, g.pw, g.ph, g.pw}),
                                      A::of("dilations", dims_t{g.dh, g.dw}), A::of("group", std::int64_t{g.groups})});
-    g_().write(y, {out, {g.k, g.oh, g.ow}});
+    g_().write(y, {out, {g.k, g.oh, g.ow}, in.batch});
   }
   void batch_norm_forward(const ops::batch_norm_geometry& g, bool training, const T* x, const W* gamma, const W* beta,
                           W* mean, W* var, W*, W*, T* y) const {
     if (training) throw not_inference("BatchNorm in training mode");
-    const value in = g_().read(x, static_cast<std::size_t>(g.c) * g.hw);
+    const value in = g_().read(x, static_cast<std::size_t>(g.n) * g.c * g.hw);
     const dims_t c{g.c};
     const std::string out = g_().op("BatchNormalization",
                                     {in.name, g_().weight(gamma, c), g_().weight(beta, c), g_().weight(mean, c),
                                      g_().weight(var, c)},
                                     {onnx::attribute::of("epsilon", static_cast<float>(g.eps))});
-    g_().write(y, {out, in.dims});
+    g_().write(y, in.like(out));
   }
   void activation_forward(ops::activation a, std::size_t n, const T* x, T* y) const {
     const value in = g_().read(x, n);
@@ -342,10 +402,10 @@ public:
       case activation::swish: out = g_().op("Mul", {in.name, g_().op("Sigmoid", {in.name})}); break;
       case activation::hard_swish: out = g_().op("HardSwish", {in.name}); break;
     }
-    g_().write(y, {out, in.dims});
+    g_().write(y, in.like(out));
   }
   void pool_forward(ops::pool_kind k, const ops::pool_geometry& g, const T* x, T* y) const {
-    const value in = g_().read(x, static_cast<std::size_t>(g.c) * g.h * g.w);
+    const value in = g_().read(x, static_cast<std::size_t>(g.n) * g.c * g.h * g.w);
     using A = onnx::attribute;
     std::vector<A> attrs{A::of("kernel_shape", dims_t{g.kh, g.kw}), A::of("strides", dims_t{g.sh, g.sw}),
                          A::of("pads", dims_t{g.ph, g.pw, g.ph, g.pw})};
@@ -355,42 +415,43 @@ public:
       attrs.push_back(A::of("ceil_mode", std::int64_t{1}));
     if (k == ops::pool_kind::avg) attrs.push_back(A::of("count_include_pad", std::int64_t{0}));
     const std::string out = g_().op(k == ops::pool_kind::max ? "MaxPool" : "AveragePool", {in.name}, attrs);
-    g_().write(y, {out, {g.c, g.oh, g.ow}});
+    g_().write(y, {out, {g.c, g.oh, g.ow}, in.batch});
   }
-  void global_pool_forward(ops::pool_kind k, int, int c, int hw, const T* x, T* y) const {
-    const value in = g_().read(x, static_cast<std::size_t>(c) * hw);
+  void global_pool_forward(ops::pool_kind k, int n, int c, int hw, const T* x, T* y) const {
+    const value in = g_().read(x, static_cast<std::size_t>(n) * c * hw);
     const std::string out = g_().op(k == ops::pool_kind::max ? "GlobalMaxPool" : "GlobalAveragePool", {in.name});
-    g_().write(y, {out, {c, 1, 1}});
+    g_().write(y, {out, {c, 1, 1}, in.batch});
   }
-  void dense_forward(int, int in, int out, const T* x, const W* w, const W* b, T* y) const {
-    const value v = g_().read(x, static_cast<std::size_t>(in));
+  void dense_forward(int n, int in, int out, const T* x, const W* w, const W* b, T* y) const {
+    const value v = g_().read(x, static_cast<std::size_t>(n) * in);
     const std::string flat = v.dims.size() == 1 ? v.name : g_().op("Flatten", {v.name}, {onnx::attribute::of("axis", std::int64_t{1})});
     std::vector<std::string> inputs{flat, g_().weight(w, {out, in})};
     if (b) inputs.push_back(g_().weight(b, {out}));
-    g_().write(y, {g_().op("Gemm", inputs, {onnx::attribute::of("transB", std::int64_t{1})}), {out}});
+    g_().write(y, {g_().op("Gemm", inputs, {onnx::attribute::of("transB", std::int64_t{1})}), {out}, v.batch});
   }
-  void flatten_forward(int, int c, int hw, const T* x, T* y) const {
-    const value v = g_().read(x, static_cast<std::size_t>(c) * hw);
-    g_().write(y, {g_().op("Flatten", {v.name}, {onnx::attribute::of("axis", std::int64_t{1})}), {c * hw}});
+  void flatten_forward(int n, int c, int hw, const T* x, T* y) const {
+    const value v = g_().read(x, static_cast<std::size_t>(n) * c * hw);
+    g_().write(y, {g_().op("Flatten", {v.name}, {onnx::attribute::of("axis", std::int64_t{1})}), {c * hw}, v.batch});
   }
   void copy(std::size_t n, const T* x, T* y) const { g_().write(y, g_().read(x, n)); }
   void add(std::size_t n, const T* a, const T* b, T* y) const {
     const value va = g_().read(a, n), vb = g_().read(b, n);
-    g_().write(y, {g_().op("Add", {va.name, vb.name}), va.dims});
+    g_().write(y, va.like(g_().op("Add", {va.name, vb.name})));
   }
   void axpby(std::size_t n, T alpha, const T* x, T beta, T* y) const {
     const value vx = g_().read(x, n);
     const std::string ax = alpha == T(1) ? vx.name : g_().op("Mul", {vx.name, g_().scalar(alpha)});
-    if (beta == T(0)) return g_().write(y, {ax, vx.dims});
+    if (beta == T(0)) return g_().write(y, vx.like(ax));
     const value vy = g_().read(y, n);
     const std::string by = beta == T(1) ? vy.name : g_().op("Mul", {vy.name, g_().scalar(beta)});
-    g_().write(y, {g_().op("Add", {by, ax}), vx.dims});
+    g_().write(y, vx.like(g_().op("Add", {by, ax})));
   }
   void multiply(std::size_t n, const T* x, const T* m, T* y) const {
     const value vx = g_().read(x, n), vm = g_().read(m, n);
-    g_().write(y, {g_().op("Mul", {vx.name, vm.name}), vx.dims});
+    g_().write(y, vx.like(g_().op("Mul", {vx.name, vm.name})));
   }
   void copy_channels(const ops::channel_copy& b, const T* src, T* dst, bool accumulate) const {
+    if (b.n != 1) throw onnx_error("cnnzoo: ONNX export: channel blocks of stacked rows are not supported");
     const value whole = g_().read(src, static_cast<std::size_t>(b.src_c) * b.hw);
     value part = whole;
     if (b.src_off != 0 || b.count != b.src_c) {
@@ -399,40 +460,42 @@ public:
     }
     g_().place(dst, b.dst_c, b.dst_off, part, accumulate);
   }
-  void shuffle_channels(int, int c, int hw, int groups, const T* x, T* y) const {
-    const value v = g_().read(x, static_cast<std::size_t>(c) * hw);
+  void shuffle_channels(int n, int c, int hw, int groups, const T* x, T* y) const {
+    const value v = g_().read(x, static_cast<std::size_t>(n) * c * hw);
     dims_t split{groups, c / groups};
     split.insert(split.end(), v.dims.begin() + 1, v.dims.end());
     dims_t perm{0, 2, 1};
     for (std::size_t i = 3; i <= split.size(); ++i) perm.push_back(static_cast<std::int64_t>(i));
     const std::string t = g_().op("Transpose", {g_().reshape(v.name, split)}, {onnx::attribute::of("perm", perm)});
-    g_().write(y, {g_().reshape(t, v.dims), v.dims});
+    g_().write(y, v.like(g_().reshape(t, v.dims)));
   }
-  void scale_channels_forward(int, int c, int hw, const T* x, const T* s, T* y) const {
-    const value vx = g_().read(x, static_cast<std::size_t>(c) * hw), vs = g_().read(s, static_cast<std::size_t>(c));
+  void scale_channels_forward(int n, int c, int hw, const T* x, const T* s, T* y) const {
+    const auto rows = static_cast<std::size_t>(n);
+    const value vx = g_().read(x, rows * c * hw), vs = g_().read(s, rows * c);
     dims_t broadcast(vx.dims.size(), 1);
     broadcast[0] = c;
     const std::string sb = vs.dims == broadcast ? vs.name : g_().reshape(vs.name, broadcast);
-    g_().write(y, {g_().op("Mul", {vx.name, sb}), vx.dims});
+    g_().write(y, vx.like(g_().op("Mul", {vx.name, sb})));
   }
-  void channel_pool_forward(ops::pool_kind k, int, int c, int hw, const T* x, T* y) const {
-    const value v = g_().read(x, static_cast<std::size_t>(c) * hw);
+  void channel_pool_forward(ops::pool_kind k, int n, int c, int hw, const T* x, T* y) const {
+    const value v = g_().read(x, static_cast<std::size_t>(n) * c * hw);
     dims_t dims = v.dims;
     dims[0] = 1;
     const std::string out = g_().op(k == ops::pool_kind::max ? "ReduceMax" : "ReduceMean", {v.name},
                                     {onnx::attribute::of("axes", dims_t{1}), onnx::attribute::of("keepdims", std::int64_t{1})});
-    g_().write(y, {out, dims});
+    g_().write(y, {out, dims, v.batch});
   }
-  void scale_spatial_forward(int, int c, int hw, const T* x, const T* s, T* y) const {
-    const value vx = g_().read(x, static_cast<std::size_t>(c) * hw), vs = g_().read(s, static_cast<std::size_t>(hw));
-    g_().write(y, {g_().op("Mul", {vx.name, vs.name}), vx.dims});
+  void scale_spatial_forward(int n, int c, int hw, const T* x, const T* s, T* y) const {
+    const auto rows = static_cast<std::size_t>(n);
+    const value vx = g_().read(x, rows * c * hw), vs = g_().read(s, rows * hw);
+    g_().write(y, vx.like(g_().op("Mul", {vx.name, vs.name})));
   }
   void softmax_forward(const ops::softmax_geometry& g, const T* x, T* y) const {
-    const value v = g_().read(x, static_cast<std::size_t>(g.groups) * g.c * g.hw);
+    const value v = g_().read(x, static_cast<std::size_t>(g.n) * g.groups * g.c * g.hw);
     const std::string grouped = g_().reshape(v.name, {g.groups, g.c, g.hw});
     const std::int64_t axis = g.over == ops::softmax_over::channels ? 2 : 1;
     const std::string out = g_().op("Softmax", {grouped}, {onnx::attribute::of("axis", axis)});
-    g_().write(y, {g_().reshape(out, v.dims), v.dims});
+    g_().write(y, v.like(g_().reshape(out, v.dims)));
   }
 
   // ---- what an inference pass never asks for ----------------------------------------------------------
@@ -466,17 +529,19 @@ private:
 
 static_assert(ops::execution_policy<onnx_recorder>, "cnnzoo: the ONNX recorder must implement the whole op contract");
 
-// The ONNX model of M with these weights (the network's flat parameter and state buffers).
+// The ONNX model of M with these weights (the network's flat parameter and state buffers). Weights
+// over `inline_limit` bytes in all go to `external_name` (a file beside the model) instead.
+inline constexpr std::uint64_t onnx_inline_limit = std::uint64_t{1} << 30;  // well under protobuf's 2 GB
 template <model M>
-std::vector<std::uint8_t> export_onnx(std::span<const float> params, std::span<const float> state,
-                                      const onnx_metadata& meta) {
+onnx_files export_onnx(std::span<const float> params, std::span<const float> state, const onnx_metadata& meta,
+                       const std::string& external_name = "weights.bin", std::uint64_t inline_limit = onnx_inline_limit) {
   network<M, onnx_recorder> net(1);
   net.upload_params(params);
   net.upload_state(state);
   net.set_training(false);
   net.policy().graph().begin(net.input(), model_input<M>, net.params(), net.state(), net.tensors());
   net.forward(1);
-  return net.policy().graph().finish(net.logits(1), network<M, onnx_recorder>::classes, meta);
+  return net.policy().graph().finish(net.logits(1), network<M, onnx_recorder>::classes, meta, external_name, inline_limit);
 }
 
 }  // namespace cnnzoo::io

@@ -64,7 +64,8 @@ inline constexpr int opset_domain = 1, opset_version = 2;
 inline constexpr int graph_node = 1, graph_name = 2, graph_initializer = 5, graph_input = 11, graph_output = 12;
 inline constexpr int node_input = 1, node_output = 2, node_name = 3, node_op_type = 4, node_attribute = 5;
 inline constexpr int attr_name = 1, attr_f = 2, attr_i = 3, attr_ints = 8, attr_type = 20;
-inline constexpr int tensor_dims = 1, tensor_data_type = 2, tensor_name = 8, tensor_raw_data = 9;
+inline constexpr int tensor_dims = 1, tensor_data_type = 2, tensor_name = 8, tensor_raw_data = 9,
+                     tensor_external_data = 13, tensor_data_location = 14;
 inline constexpr int value_name = 1, value_type = 2;
 inline constexpr int type_tensor = 1, type_tensor_elem_type = 1, type_tensor_shape = 2;
 inline constexpr int shape_dim = 1, dim_value = 1, dim_param = 2;
@@ -98,12 +99,12 @@ struct attribute {
   }
 };
 
-inline message node(std::string_view op, const std::vector<std::string>& inputs, const std::string& output,
+inline message node(std::string_view op, const std::vector<std::string>& inputs, const std::vector<std::string>& outputs,
                     const std::vector<attribute>& attributes) {
   message m;
   for (const auto& in : inputs) m.string(field::node_input, in);
-  m.string(field::node_output, output);
-  m.string(field::node_name, output);
+  for (const auto& out : outputs) m.string(field::node_output, out);
+  m.string(field::node_name, outputs.at(0));
   m.string(field::node_op_type, op);
   for (const auto& a : attributes) m.sub(field::node_attribute, a.encode());
   return m;
@@ -116,6 +117,26 @@ inline message tensor(const std::string& name, const std::vector<std::int64_t>& 
   m.varint(field::tensor_data_type, static_cast<std::uint64_t>(type));
   m.string(field::tensor_name, name);
   m.bytes(field::tensor_raw_data, raw);
+  return m;
+}
+
+// A tensor whose bytes live in another file (`location`, beside the model), as ONNX stores models
+// over protobuf's 2 GB limit.
+inline message external_tensor(const std::string& name, const std::vector<std::int64_t>& dims, int type,
+                               const std::string& location, std::uint64_t offset, std::uint64_t length) {
+  message m;
+  for (std::int64_t d : dims) m.signed_varint(field::tensor_dims, d);
+  m.varint(field::tensor_data_type, static_cast<std::uint64_t>(type));
+  m.string(field::tensor_name, name);
+  const auto entry = [](std::string_view k, const std::string& v) {
+    message e;
+    e.string(1, k).string(2, v);
+    return e;
+  };
+  m.sub(field::tensor_external_data, entry("location", location));
+  m.sub(field::tensor_external_data, entry("offset", std::to_string(offset)));
+  m.sub(field::tensor_external_data, entry("length", std::to_string(length)));
+  m.varint(field::tensor_data_location, 1);  // EXTERNAL
   return m;
 }
 
