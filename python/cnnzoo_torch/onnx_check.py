@@ -11,7 +11,6 @@ which must match cnnzoo's within the float32 bound of cnnzoo_torch.tolerance. Ne
 onnx package, not torch. Exit status: 0 all pass, 1 a failure, 77 a tool is missing.
 """
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ except ImportError as e:
     print(f"onnx_check: {e.name} cannot be imported here; skipped (scripts/install-deps.sh installs python3-onnx)")
     sys.exit(77)
 
+from .each_model import run_each
 from .safetensors import read_numpy
 from .tolerance import tolerance
 
@@ -85,23 +85,13 @@ def main(argv):
         print(f"onnx_check: node or {args.ort_modules}/onnxruntime-node is missing; skipped "
               "(scripts/install-deps.sh installs them)")
         return 77
-    failed = 0
+    def describe(row):
+        verdict = "ok" if not row["failed"] else "FAILED " + ",".join(row["failed"])
+        return (f"{row['model']}: ONNX Runtime logits {row['logits']:.1e} (tol {row['tolerance']:.0e}), {row['nodes']} "
+                f"nodes, checker and strict shape inference pass; {row['seconds']} s: {verdict}")
+
     with tempfile.TemporaryDirectory(prefix="cnnzoo-onnx-") as tmp:
-        for name in args.models:
-            try:
-                row = check_model(name, args, args.keep or tmp)
-            except Exception as e:  # the others still run
-                print(f"{name}: ERROR {type(e).__name__}: {e}")
-                failed += 1
-                continue
-            verdict = "ok" if not row["failed"] else "FAILED " + ",".join(row["failed"])
-            print(f"{name}: ONNX Runtime logits {row['logits']:.1e} (tol {row['tolerance']:.0e}), {row['nodes']} nodes, "
-                  f"checker and strict shape inference pass; {row['seconds']} s: {verdict}")
-            failed += bool(row["failed"])
-            if args.json:
-                with open(args.json, "a") as f:
-                    f.write(json.dumps(row) + "\n")
-    return 1 if failed else 0
+        return run_each(args.models, lambda name: check_model(name, args, args.keep or tmp), describe, args.json)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ rewrites it, and every tensor must come back bit for bit.
 Exit status: 0 all pass, 1 a difference beyond tolerance (or an error), 77 torch is missing.
 """
 import argparse
-import json
 import math
 import os
 import subprocess
@@ -41,6 +40,7 @@ except ImportError:  # the suite skips (CTest SKIP_RETURN_CODE 77) where PyTorch
     sys.exit(77)
 
 from . import mapping, safetensors, twins
+from .each_model import run_each
 from .tolerance import EPS32, EPS64, tolerance
 from .twins.common import deterministic
 
@@ -202,24 +202,14 @@ def main(argv):
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    failed = 0
+    def check(name):
+        fp64 = not args.no_fp64 and name not in FLOAT32_ONLY
+        if not args.no_fp64 and name in FLOAT32_ONLY:
+            print(f"{name}: float32 only: {FLOAT32_ONLY[name]}")
+        return compare_model(name, args.dump_tool, args.out or tmp, args.batch, fp64)
+
     with tempfile.TemporaryDirectory(prefix="cnnzoo-parity-") as tmp:
-        for name in args.models:
-            try:
-                fp64 = not args.no_fp64 and name not in FLOAT32_ONLY
-                if not args.no_fp64 and name in FLOAT32_ONLY:
-                    print(f"{name}: float32 only: {FLOAT32_ONLY[name]}")
-                row = compare_model(name, args.dump_tool, args.out or tmp, args.batch, fp64)
-            except Exception as e:  # one model's failure is reported, the others still run
-                print(f"{name}: ERROR {type(e).__name__}: {e}")
-                failed += 1
-                continue
-            print(summary(row))
-            failed += bool(row["failed"])
-            if args.json:
-                with open(args.json, "a") as f:
-                    f.write(json.dumps(row) + "\n")
-    return 1 if failed else 0
+        return run_each(args.models, check, summary, args.json)
 
 
 if __name__ == "__main__":

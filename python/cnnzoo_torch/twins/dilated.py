@@ -1,7 +1,7 @@
 """DilatedConv's twin: include/cnnzoo/models/dilated.hpp."""
 from torch import nn
 
-from .common import GlobalAvgPool, Residual, bn, bn_act, conv, conv_bn_act
+from .common import GlobalAvgPool, Residual, bn_act, conv, conv_bn_act
 
 
 def hybrid_dilated_block(cin, width):
