@@ -26,7 +26,11 @@ int main(int argc, char** argv) {
   app.add_option("--weights", weights, "a safetensors file of the model's weights (a run's model.safetensors)")->required();
   app.add_option("--onnx", onnx_path, "the ONNX file to write")->required();
   app.footer("Exit codes: 0 written, 1 other failure, 2 bad flags or unknown model, 5 a weights file that cannot be used.");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // bad flags: 2, as the footer says (CLI11's own codes are 100+)
+  }
   try {
     const io::safetensors_reader reader(weights);
     const std::string name = model.empty() ? reader.metadata_or("model") : model;
@@ -54,9 +58,11 @@ int main(int argc, char** argv) {
     const std::string data_name = out.filename().string() + ".data";
     const io::onnx_files files = exporter->second(params, state, meta, data_name, io::onnx_inline_limit);
     const auto write = [](const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
-      train::write_atomically<io::onnx_error>(path, "ONNX file", [&](auto sink) { sink(bytes.data(), bytes.size()); });
+      train::write_atomically<io::onnx_error>(path, "ONNX", [&](auto sink) { sink(bytes.data(), bytes.size()); });
     };
+    std::error_code ec;
     if (!files.external_data.empty()) write(out.parent_path() / data_name, files.external_data);
+    else std::filesystem::remove(out.parent_path() / data_name, ec);  // a previous export's, no longer named
     write(out, files.model);
     std::cout << "cnnzoo-export: wrote " << onnx_path << " (" << e->info.name << ", " << files.model.size() << " bytes";
     if (!files.external_data.empty())

@@ -57,14 +57,10 @@ classifier load_classifier(const std::string& model, const std::filesystem::path
   io::read_weights(reader, c.net->tensors(), p, s, c.model);
   c.net->set_params(p);
   c.net->set_state(s);
-  io::input_convention convention = io::read_input_convention(reader);
+  io::input_convention convention = io::read_input_convention(reader, 10);  // every zoo network classifies CIFAR-10
   c.stats = std::move(convention.stats);
   c.classes = std::move(convention.classes);
   c.notes = std::move(convention.assumed);
-  const std::string file = weights.string();
-  if (c.classes.size() != 10)
-    throw io::weights_error("cnnzoo: " + file + ": metadata classes names " + std::to_string(c.classes.size()) +
-                            " classes, the network has 10");
   return c;
 }
 
@@ -136,10 +132,20 @@ int main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   } catch (const std::invalid_argument& e) {
     err << e.what() << "\n";
     return 2;
+  } catch (const std::exception& e) {
+    err << "cnnzoo-predict: " << e.what() << "\n";
+    return 1;
   }
   for (const auto& note : c.notes) err << "cnnzoo-predict: " << note << "\n";
+  std::vector<prediction> results;
+  try {
+    results = classify(c, files, top_k);
+  } catch (const std::exception& e) {
+    err << "cnnzoo-predict: " << e.what() << "\n";
+    return 1;
+  }
   int failed = 0;
-  for (const prediction& p : classify(c, files, top_k)) {
+  for (const prediction& p : results) {
     if (!p.error.empty()) {
       err << "cnnzoo-predict: " << p.file << ": " << p.error << "\n";
       ++failed;
@@ -150,7 +156,7 @@ int main(int argc, char** argv, std::ostream& out, std::ostream& err) {
       j["file"] = p.file;
       j["top"] = nlohmann::ordered_json::array();
       for (const auto& r : p.top) j["top"].push_back({{"class", r.label}, {"probability", r.probability}});
-      out << j.dump() << "\n";
+      out << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";  // any file name
     } else {
       out << p.file << ":";
       for (const auto& r : p.top) {

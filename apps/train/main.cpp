@@ -132,8 +132,8 @@ int main(int argc, char** argv) {
       // A resumed run keeps its recipe (that is what makes it equal to an uninterrupted one); a flag
       // that would change it silently does nothing, so it is refused instead.
       std::string fixed;
-      for (CLI::Option* opt : {batch, schedule, warmup, wd, momentum, nesterov, clip, ls, mix, drop, flip, crop, cutout,
-                               rotation, shift, shear, zoom, precision, seed, val, limit, every})
+      for (CLI::Option* opt : {batch, schedule, warmup, wd, momentum, nesterov, clip, ls, mix, drop, init, init_from, flip,
+                               crop, cutout, rotation, shift, shear, zoom, precision, seed, val, limit, every})
         if (opt->count()) fixed += (fixed.empty() ? "" : ", ") + opt->get_name();
       if (app.get_option("--recipe")->count()) fixed += (fixed.empty() ? "" : ", ") + std::string("--recipe");
       if (out->count() && std::filesystem::path(o.out_dir) != std::filesystem::path(resume))

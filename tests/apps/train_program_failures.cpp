@@ -74,11 +74,12 @@ TEST_CASE("cnnzoo-train refuses a checkpoint it cannot resume with exit code 5, 
     CHECK(r.err.find("does not exist") != std::string::npos);
   }
   SECTION("a flag that would change the saved recipe") {
-    const auto r = resume("flags", good, "--batch-size 64 --mixup-alpha 0.2");
+    const auto r = resume("flags", good, "--batch-size 64 --mixup-alpha 0.2 --init-from model.safetensors");
     INFO(r.err);
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("--batch-size") != std::string::npos);
     CHECK(r.err.find("--mixup-alpha") != std::string::npos);
+    CHECK(r.err.find("--init-from") != std::string::npos);
   }
 }
 

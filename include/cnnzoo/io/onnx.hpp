@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -197,6 +198,19 @@ public:
     full.insert(full.end(), dims.begin(), dims.end());
     return op("Reshape", {x, ints(full)});
   }
+  // x (N, C, ...) with `before` and `after` channels of `value` added around its own.
+  std::string pad_channels(const std::string& x, std::size_t rank_per_image, int before, int after, float value) {
+    dims_t pads(2 * (rank_per_image + 1), 0);
+    pads[1] = before;
+    pads[rank_per_image + 2] = after;
+    return op("Pad", {x, ints(pads), scalar(value)});
+  }
+  // fill(): the region's values until channel blocks are written into it.
+  void fill(float* p, std::size_t count, float value) {
+    assemblies_.erase(p);
+    values_.erase(values_.lower_bound(p), values_.lower_bound(p + count));
+    fills_[p] = {value, count};
+  }
   std::string slice(const std::string& x, std::int64_t first, std::int64_t last) {
     return op("Slice", {x, ints({first}), ints({last}), ints({1})});
   }
@@ -265,6 +279,7 @@ private:
     int channels = 0;
     dims_t dims;                                          // of the whole destination
     std::map<int, std::pair<int, std::string>> pieces;    // first channel -> (count, value)
+    std::optional<float> background;                      // fill()'s value for channels no piece covers
     std::size_t count_all() const {
       std::size_t c = 1;
       for (auto d : dims) c *= static_cast<std::size_t>(d);
@@ -283,6 +298,13 @@ private:
     a.channels = channels;
     a.dims = plane_dims;
     a.dims[0] = channels;
+    if (auto f = fills_.find(dst); f != fills_.end()) {
+      if (f->second.second != a.count_all())
+        throw onnx_error("cnnzoo: ONNX export: a fill covers " + std::to_string(f->second.second) +
+                         " values, the channel blocks written into it " + std::to_string(a.count_all()));
+      a.background = f->second.first;
+      fills_.erase(f);
+    }
     if (auto v = values_.find(dst); v != values_.end() && v->second.count() == a.count_all()) {
       a.pieces[0] = {channels, v->second.name};  // a whole value, now written to block by block
       values_.erase(v);
@@ -307,14 +329,25 @@ private:
       if (p < start || p >= start + it->second.count_all()) continue;
       assembly a = std::move(it->second);
       assemblies_.erase(it);
+      // Pieces in channel order; a gap takes the fill's value, as padding of the piece after it
+      // (or, at the end, of the piece before it).
       std::vector<std::string> parts;
       int covered = 0;
+      int gap_before = 0;
       for (const auto& [first, piece] : a.pieces) {
-        if (first != covered) break;
-        parts.push_back(piece.second);
-        covered += piece.first;
+        if (first < covered) throw onnx_error("cnnzoo: ONNX export: overlapping channel blocks");
+        gap_before = first - covered;
+        if (gap_before > 0 && !a.background) break;
+        parts.push_back(gap_before > 0 ? pad_channels(piece.second, a.dims.size(), gap_before, 0, *a.background)
+                                       : piece.second);
+        covered = first + piece.first;
+        gap_before = 0;
       }
-      if (covered != a.channels)
+      if (covered < a.channels && a.background && !parts.empty()) {
+        parts.back() = pad_channels(parts.back(), a.dims.size(), 0, a.channels - covered, *a.background);
+        covered = a.channels;
+      }
+      if (covered != a.channels || gap_before > 0)
         throw onnx_error("cnnzoo: ONNX export: channels " + std::to_string(covered) + " of " +
                          std::to_string(a.channels) + " of a concatenation were read before they were written");
       const std::string name = parts.size() == 1 ? parts[0] : op("Concat", parts, {onnx::attribute::of("axis", std::int64_t{1})});
@@ -336,6 +369,7 @@ private:
   std::map<const float*, std::string> weight_names_;
   std::map<const float*, value> values_;
   std::map<float*, assembly> assemblies_;
+  std::map<float*, std::pair<float, std::size_t>> fills_;
   std::vector<onnx::message> nodes_, initializers_;
   dims_t input_dims_;
 };
@@ -367,6 +401,7 @@ public:
   // ---- the inference ops ---------------------------------------------------------------------------
   void conv2d_forward(const ops::conv_geometry& g, const T* x, const W* w, const W* b, T* y) const {
     const value in = g_().read(x, static_cast<std::size_t>(g.n) * g.c * g.h * g.w);
+    expect(in, {g.c, g.h, g.w}, g.n, "Conv");
     std::vector<std::string> inputs{in.name, g_().weight(w, {g.k, g.c / g.groups, g.kh, g.kw})};
     if (b) inputs.push_back(g_().weight(b, {g.k}));
     using A = onnx::attribute;
@@ -406,13 +441,18 @@ public:
   }
   void pool_forward(ops::pool_kind k, const ops::pool_geometry& g, const T* x, T* y) const {
     const value in = g_().read(x, static_cast<std::size_t>(g.n) * g.c * g.h * g.w);
+    expect(in, {g.c, g.h, g.w}, g.n, "a pool");
     using A = onnx::attribute;
     std::vector<A> attrs{A::of("kernel_shape", dims_t{g.kh, g.kw}), A::of("strides", dims_t{g.sh, g.sw}),
                          A::of("pads", dims_t{g.ph, g.pw, g.ph, g.pw})};
     // cnnzoo states the output extents; ONNX derives them, rounding down unless ceil_mode.
     const auto floor_extent = [](int size, int k, int s, int p) { return (size + 2 * p - k) / s + 1; };
-    if (floor_extent(g.h, g.kh, g.sh, g.ph) != g.oh || floor_extent(g.w, g.kw, g.sw, g.pw) != g.ow)
+    const auto ceil_extent = [](int size, int k, int s, int p) { return (size + 2 * p - k + s - 1) / s + 1; };
+    if (floor_extent(g.h, g.kh, g.sh, g.ph) != g.oh || floor_extent(g.w, g.kw, g.sw, g.pw) != g.ow) {
+      if (ceil_extent(g.h, g.kh, g.sh, g.ph) != g.oh || ceil_extent(g.w, g.kw, g.sw, g.pw) != g.ow)
+        throw onnx_error("cnnzoo: ONNX export: a pool's output extent is neither ONNX's floor nor its ceil rule");
       attrs.push_back(A::of("ceil_mode", std::int64_t{1}));
+    }
     if (k == ops::pool_kind::avg) attrs.push_back(A::of("count_include_pad", std::int64_t{0}));
     const std::string out = g_().op(k == ops::pool_kind::max ? "MaxPool" : "AveragePool", {in.name}, attrs);
     g_().write(y, {out, {g.c, g.oh, g.ow}, in.batch});
@@ -434,6 +474,8 @@ public:
     g_().write(y, {g_().op("Flatten", {v.name}, {onnx::attribute::of("axis", std::int64_t{1})}), {c * hw}, v.batch});
   }
   void copy(std::size_t n, const T* x, T* y) const { g_().write(y, g_().read(x, n)); }
+  // Only as the background of channel blocks written next (zero_pad_channels): a Pad when read.
+  void fill(std::size_t n, T v, T* y) const { g_().fill(y, n, v); }
   void add(std::size_t n, const T* a, const T* b, T* y) const {
     const value va = g_().read(a, n), vb = g_().read(b, n);
     g_().write(y, va.like(g_().op("Add", {va.name, vb.name})));
@@ -507,7 +549,6 @@ public:
   void global_pool_backward(ops::pool_kind, int, int, int, const T*, const T*, T*) const { throw not_inference("global_pool_backward"); }
   void dense_backward(int, int, int, const T*, const W*, const T*, T*, W*, W*) const { throw not_inference("dense_backward"); }
   void flatten_backward(int, int, int, const T*, T*) const { throw not_inference("flatten_backward"); }
-  void fill(std::size_t, T, T*) const { throw not_inference("fill"); }
   void dropout_forward(std::size_t, float, std::uint64_t, const T*, T*, T*) const { throw not_inference("dropout in training mode"); }
   void bernoulli_mask(std::size_t, float, bool, std::uint64_t, T*) const { throw not_inference("bernoulli_mask"); }
   void scale_channels_backward(int, int, int, const T*, const T*, const T*, T*, T*, bool) const { throw not_inference("scale_channels_backward"); }
@@ -521,6 +562,11 @@ public:
 
 private:
   detail::onnx_graph& g_() const { return *graph_; }
+  // A value read for an op must have the shape the op's geometry states, or the file would be wrong.
+  static void expect(const value& v, const dims_t& dims, int rows, const char* op) {
+    if (v.dims != dims || v.batch != rows)
+      throw onnx_error(std::string("cnnzoo: ONNX export: ") + op + " reads a value whose recorded shape is not its input's");
+  }
   static std::logic_error not_inference(const std::string& op) {
     return std::logic_error("cnnzoo: ONNX export records an inference pass; " + op + " is not part of one");
   }

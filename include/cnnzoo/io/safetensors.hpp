@@ -147,7 +147,7 @@ public:
   }
   // Atomic, as checkpoints are (train/checkpoint.hpp): the previous PATH survives any failure.
   void save(const std::filesystem::path& path) const {
-    train::write_atomically<weights_error>(path, "weights file", [&](auto sink) { emit(sink); });
+    train::write_atomically<weights_error>(path, "weights", [&](auto sink) { emit(sink); });
   }
 
 private:
@@ -162,8 +162,14 @@ private:
       throw weights_error("cnnzoo: a safetensors tensor needs a name other than '' and '__metadata__'");
     for (const auto& t : tensors_)
       if (t.name == name) throw weights_error("cnnzoo: tensor '" + name + "' was added twice to a safetensors file");
-    const auto want = std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>());
-    if (want < 0 || static_cast<std::size_t>(want) != count)
+    std::uint64_t want = 1;
+    for (std::int64_t d : shape) {
+      if (d < 0 || d > (std::int64_t{1} << 40))
+        throw weights_error("cnnzoo: tensor '" + name + "' has a dimension of " + std::to_string(d));
+      want *= static_cast<std::uint64_t>(d);
+      if (want > (std::uint64_t{1} << 40)) throw weights_error("cnnzoo: tensor '" + name + "' is too large");
+    }
+    if (want != count)
       throw weights_error("cnnzoo: tensor '" + name + "' has " + std::to_string(count) +
                           " values, its shape holds " + std::to_string(want));
   }
@@ -292,6 +298,21 @@ private:
   [[noreturn]] void bad(const std::string& what) const {
     throw weights_error("cnnzoo: " + name() + " is not a valid safetensors file: " + what);
   }
+  // A value of the file for a message: short, and never a recursive dump of a hostile nesting.
+  static std::string brief(const nlohmann::json& j) {
+    if (j.is_primitive()) {
+      std::string s = j.dump();
+      return s.size() > 40 ? s.substr(0, 40) + "..." : s;
+    }
+    bool flat = j.size() <= 8;
+    for (const auto& x : j) flat = flat && x.is_primitive();
+    return flat ? brief_flat(j) : std::string("(a JSON ") + j.type_name() + " of " + std::to_string(j.size()) + " elements)";
+  }
+  static std::string brief_flat(const nlohmann::json& j) {
+    std::string s = "[";
+    for (const auto& x : j) s += (s.size() > 1 ? "," : "") + brief(x);
+    return s + "]";
+  }
   static bool as_u64(const nlohmann::json& j, std::uint64_t& out) {
     if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<std::int64_t>() >= 0)) return false;
     out = j.get<std::uint64_t>();
@@ -322,25 +343,25 @@ private:
       stored_tensor t;
       t.name = key;
       if (!value["dtype"].is_string() || !parse_dtype(value["dtype"].get<std::string>(), t.dtype))
-        bad(where + " has dtype " + value["dtype"].dump() + "; cnnzoo reads F32, F64, F16, BF16 and I64");
+        bad(where + " has dtype " + brief(value["dtype"]) + "; cnnzoo reads F32, F64, F16, BF16 and I64");
       if (!value["shape"].is_array()) bad(where + " has a shape that is not a list");
       std::uint64_t count = 1;
       for (const auto& d : value["shape"]) {
         std::uint64_t v = 0;
-        if (!as_u64(d, v) || v > (std::uint64_t{1} << 40)) bad(where + " has shape " + value["shape"].dump());
+        if (!as_u64(d, v) || v > (std::uint64_t{1} << 40)) bad(where + " has shape " + brief(value["shape"]));
         t.shape.push_back(static_cast<std::int64_t>(v));
         count = v == 0 ? 0 : count;
-        if (count && count > (std::uint64_t{1} << 40) / v) bad(where + " has shape " + value["shape"].dump() + ", too large");
+        if (count && count > (std::uint64_t{1} << 40) / v) bad(where + " has shape " + brief(value["shape"]) + ", too large");
         count *= v;
       }
       const auto& off = value["data_offsets"];
       if (!off.is_array() || off.size() != 2 || !as_u64(off[0], t.begin) || !as_u64(off[1], t.end) || t.begin > t.end)
-        bad(where + " has data_offsets " + off.dump() + "; they are [begin, end] with begin <= end");
+        bad(where + " has data_offsets " + brief(off) + "; they are [begin, end] with begin <= end");
       if (t.end > data_bytes)
         bad(where + " has data_offsets [" + std::to_string(t.begin) + ", " + std::to_string(t.end) + "] past the " +
             std::to_string(data_bytes) + " bytes of data (is the file truncated?)");
       if (t.end - t.begin != count * dtype_bytes(t.dtype))
-        bad(where + ": shape " + value["shape"].dump() + " of " + std::string(dtype_label(t.dtype)) + " needs " +
+        bad(where + ": shape " + brief(value["shape"]) + " of " + std::string(dtype_label(t.dtype)) + " needs " +
             std::to_string(count * dtype_bytes(t.dtype)) + " bytes, data_offsets give " + std::to_string(t.end - t.begin));
       tensors_.push_back(std::move(t));
     }

@@ -9,7 +9,8 @@
 // Loading is strict: every tensor of the table must be in the file with its exact shape, and the
 // file may hold nothing else; a refusal lists the missing and unexpected names, each with the
 // closest name on the other side, and a shape or dtype that differs names its tensor. Values
-// stored as F16, BF16 or F64 are converted to the network's weight type.
+// stored as F16 or BF16 are read exactly; F64 values are read through float (a double network
+// loads them rounded to float precision).
 #include <algorithm>
 #include <cstddef>
 #include <filesystem>
@@ -134,8 +135,11 @@ inline void read_weights(const safetensors_reader& reader, std::span<const tenso
     }
     if (t.dtype == stored_dtype::i64)
       throw weights_error("cnnzoo: " + file + ": tensor '" + e.path + "' is I64; weights are F32, F16, BF16 or F64");
-    const std::vector<float> v = reader.read_floats(t);
     auto& to = e.is_state ? state : params;
+    if (e.offset + e.info.count() > to.size())
+      throw weights_error("cnnzoo: tensor '" + e.path + "' lies past the end of the " +
+                          (e.is_state ? "state" : "parameters") + " buffer given to read_weights");
+    const std::vector<float> v = reader.read_floats(t);
     std::copy(v.begin(), v.end(), to.begin() + static_cast<std::ptrdiff_t>(e.offset));
   }
 }
@@ -152,6 +156,9 @@ struct input_convention {
 
 inline void write_input_convention(safetensors_writer& w, const data::channel_statistics& stats,
                                    const std::vector<std::string>& classes) {
+  for (const auto& c : classes)
+    if (c.empty() || c.find(',') != std::string::npos)
+      throw weights_error("cnnzoo: class name '" + c + "' cannot be recorded: names are non-empty and comma-free");
   const auto numbers = [](const std::vector<float>& v) {
     std::string out;
     for (float x : v) {
@@ -168,7 +175,8 @@ inline void write_input_convention(safetensors_writer& w, const data::channel_st
   w.set_metadata("classes", names);
 }
 
-inline input_convention read_input_convention(const safetensors_reader& r) {
+// `classes`: how many the network has; a file naming another number is refused.
+inline input_convention read_input_convention(const safetensors_reader& r, std::size_t classes = 10) {
   const std::string file = r.path().string();
   const auto split = [](const std::string& s) {
     std::vector<std::string> out;
@@ -197,6 +205,8 @@ inline input_convention read_input_convention(const safetensors_reader& r) {
     return v;
   };
   input_convention c;
+  if (r.metadata().count("input_mean") != r.metadata().count("input_std"))
+    throw weights_error("cnnzoo: " + file + " records only one of input_mean and input_std");
   if (r.metadata().count("input_mean") && r.metadata().count("input_std")) {
     c.stats = {three("input_mean"), three("input_std")};
   } else {
@@ -206,6 +216,9 @@ inline input_convention read_input_convention(const safetensors_reader& r) {
   }
   if (r.metadata().count("classes")) {
     c.classes = split(r.metadata_or("classes"));
+    if (c.classes.size() != classes)
+      throw weights_error("cnnzoo: " + file + ": metadata classes names " + std::to_string(c.classes.size()) +
+                          " classes, the network has " + std::to_string(classes));
   } else {
     const auto& names = data::cifar10_default_class_names();
     c.classes.assign(names.begin(), names.end());
