@@ -3,6 +3,7 @@
 // The nine lines of main are the README's example.
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include <cnnzoo/data/image.hpp>
 #include <cnnzoo/io/weights.hpp>
@@ -16,9 +17,9 @@ int main(int argc, char** argv) {
   auto net = cnnzoo::io::load_network<cnnzoo::models::resnet18>(argv[1]);          // CPU, inference mode
   const auto in = cnnzoo::io::read_input_convention(cnnzoo::io::safetensors_reader(argv[1]));
   int w = 0, h = 0, channels = 0;
-  unsigned char* rgb = stbi_load(argv[2], &w, &h, &channels, 3);
+  std::unique_ptr<stbi_uc, void (*)(void*)> rgb(stbi_load(argv[2], &w, &h, &channels, 3), stbi_image_free);
   if (!rgb) return std::fprintf(stderr, "%s: %s\n", argv[2], stbi_failure_reason()), 1;
-  const auto planes = cnnzoo::data::rgb_to_planes({rgb, std::size_t(w) * h * 3}, w, h);  // 32 x 32, planar
+  const auto planes = cnnzoo::data::rgb_to_planes({rgb.get(), std::size_t(w) * h * 3}, w, h);  // 32 x 32, planar
   std::vector<float> x(planes.size());
   cnnzoo::data::normalize_zscore(planes, x, cnnzoo::data::batch_shape{1}, in.stats);
   std::cout << argv[2] << ": " << in.classes[net.predict(x.data(), 1)[0]] << "\n";
