@@ -3,9 +3,9 @@
 //
 //   parity_dump MODEL DIR [--batch N] [--seed S] [--no-fp64]
 //     DIR/weights.safetensors    the network's parameters and BatchNorm statistics. Kernels are
-//                                the recipe's initializer's; biases, gammas, betas and running
-//                                statistics are drawn away from their initial values too, so that
-//                                each of them matters to the comparison.
+//                                the recipe's initializer's; biases, gammas and betas are drawn
+//                                away from their initial values, so that each matters to the
+//                                comparison; running statistics are the batch's, moved (perturb).
 //     DIR/reference.safetensors  input [N,3,32,32] (standard normal), labels [N] (I64),
 //                                logits_eval (inference mode, before any training pass),
 //                                logits_inference (the same with dropout and drop-path at their
@@ -48,20 +48,35 @@ std::unique_ptr<zoo::runner> make_runner(const zoo::entry& e, int batch, std::ui
   return r;
 }
 
-// Biases, gammas, betas and running statistics away from 0 and 1.
-void perturb(zoo::runner& r, std::uint64_t seed) {
+// Biases, gammas and betas away from 0 and 1; running statistics those of the batch itself (as a
+// trained network's are those of its data), moved by up to 25%. Statistics drawn independently of
+// the data would leave the inference pass ill-conditioned in float32: SENet154's residual stream
+// then grows to 1e5 and no two float32 implementations agree on its logits.
+void perturb(zoo::runner& r, std::uint64_t seed, const std::vector<float>& input, const std::vector<float>& targets,
+             int n) {
   rng g(seed ^ 0x5eed);
-  std::vector<float> p = r.params(), s = r.state();
+  std::vector<float> p = r.params();
   for (const tensor_entry& e : r.tensors()) {
-    if (e.info.init == init_kind::kernel) continue;
-    float* v = (e.is_state ? s.data() : p.data()) + e.offset;
-    for (std::size_t i = 0; i < e.info.count(); ++i) {
-      if (e.info.role == "gamma") v[i] = static_cast<float>(g.uniform(0.5, 1.5));
-      else if (e.info.role == "running_var") v[i] = static_cast<float>(g.uniform(0.5, 2.0));
-      else v[i] = static_cast<float>(0.1 * g.normal());
-    }
+    if (e.is_state || e.info.init == init_kind::kernel) continue;
+    float* v = p.data() + e.offset;
+    for (std::size_t i = 0; i < e.info.count(); ++i)
+      v[i] = e.info.role == "gamma" ? static_cast<float>(g.uniform(0.5, 1.5)) : static_cast<float>(0.1 * g.normal());
   }
   r.set_params(p);
+  // One training pass from zero statistics leaves momentum x the batch's in each: divide it out.
+  std::vector<float> s(r.state().size(), 0.0f), logits(static_cast<std::size_t>(n) * 10), grads;
+  r.set_state(s);
+  r.loss_and_gradients(input.data(), n, targets.data(), true, logits.data(), grads);
+  s = r.state();
+  for (const tensor_entry& e : r.tensors()) {
+    if (!e.is_state) continue;
+    float* v = s.data() + e.offset;
+    for (std::size_t i = 0; i < e.info.count(); ++i) {
+      const float batch = v[i] / 0.1f;  // every zoo BatchNorm has momentum 0.1 (layers/norm.hpp)
+      v[i] = e.info.role == "running_var" ? batch * static_cast<float>(g.uniform(0.8, 1.25))
+                                          : batch + static_cast<float>(0.1 * g.normal());
+    }
+  }
   r.set_state(s);
 }
 
@@ -128,7 +143,7 @@ int dump(const zoo::entry& e, const std::filesystem::path& dir, int n, std::uint
   std::vector<float> params, state;
   {
     auto r = make_runner(e, n, seed);
-    perturb(*r, seed);
+    perturb(*r, seed, b.input, b.targets, n);
     params = r->params();
     state = r->state();
     io::weights_writer(r->tensors(), params, state, {.model = e.info.name}).save(dir / "weights.safetensors");
