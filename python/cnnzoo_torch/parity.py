@@ -49,7 +49,6 @@ FLOAT32_ONLY = {"SENet154": "its double-precision network alone needs 18 GB (568
                             "decay mask and momentum at 8 bytes each); its blocks are SE-ResNeXt50's, checked in double"}
 
 
-
 def rel_diff(ours, ref, scale_from=None):
     """max|ours - ref| / max|ref| (or / max|scale_from| where that is larger)."""
     ref = ref.double()
