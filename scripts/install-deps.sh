@@ -5,6 +5,7 @@
 # For the parity and ONNX checks (CTest labels parity and onnx; they skip without these): PyTorch
 # (python3-torch), the onnx package (python3-onnx), Node.js and ONNX Runtime's Node package,
 # installed into .deps/node_modules without its install script (which only fetches GPU parts).
+# CNNZOO_DEPS=build installs only what building and training need (scripts/quickstart.sh).
 set -euo pipefail
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -12,8 +13,12 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends \
   g++ make cmake libeigen3-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev libstb-dev \
-  python3 python3-pil ca-certificates \
-  python3-numpy python3-torch python3-onnx >/dev/null
+  python3 python3-pil ca-certificates >/dev/null
+if [ "${CNNZOO_DEPS:-all}" = build ]; then
+  echo "cnnzoo: build dependencies installed"
+  exit 0
+fi
+$sudo apt-get install -y -qq --no-install-recommends python3-numpy python3-torch python3-onnx >/dev/null
 # Node.js from Debian where none is installed (a NodeSource node already brings its own npm).
 command -v node >/dev/null || $sudo apt-get install -y -qq --no-install-recommends nodejs >/dev/null
 command -v npm >/dev/null || $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null

@@ -6,7 +6,7 @@
 # trainer says so and how to get it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+CNNZOO_DEPS=build scripts/install-deps.sh   # the test-only extras (PyTorch, ONNX) are scripts/test.sh's
 build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA="${CNNZOO_CUDA:-AUTO}" -DCNNZOO_NATIVE=ON >/dev/null
 cmake --build "$build" -j "$(nproc)" --target cnnzoo-train cnnzoo-models cnnzoo-summary
