@@ -5,7 +5,8 @@
 //
 // io/onnx.hpp says what the graph holds (opset 17; BatchNormalization nodes; the input's
 // normalization and the class names in its metadata). Exit codes: 0 written, 1 other failure,
-// 2 bad flags or unknown model, 5 a weights file that cannot be used.
+// 2 bad flags or unknown model, 5 a weights file that cannot be used, 6 the ONNX file cannot be
+// written (disk full, permissions; nothing is half-written).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
     const std::string data_name = out.filename().string() + ".data";
     const io::onnx_files files = exporter->second(params, state, meta, data_name, io::onnx_inline_limit);
     const auto write = [](const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
-      train::write_atomically<io::onnx_error>(path, "ONNX", [&](auto sink) { sink(bytes.data(), bytes.size()); });
+      write_atomically(path, "ONNX file", [&](auto sink) { sink(bytes.data(), bytes.size()); });
     };
     std::error_code ec;
     if (!files.external_data.empty()) write(out.parent_path() / data_name, files.external_data);
@@ -72,6 +73,9 @@ int main(int argc, char** argv) {
   } catch (const io::weights_error& ex) {
     std::cerr << ex.what() << "\n";
     return 5;
+  } catch (const write_error& ex) {
+    std::cerr << ex.what() << "\n";
+    return 6;
   } catch (const std::exception& ex) {
     std::cerr << "cnnzoo-export: " << ex.what() << "\n";
     return 1;

@@ -1,30 +1,35 @@
 #pragma once
 // What a training run reports: a confusion matrix, one JSON line of metrics per epoch
-// (metrics.jsonl, appendable so a resumed run continues the same file), and the final
+// (metrics.jsonl, rewritten atomically after each epoch), and the final
 // report.json that scripts read (model, epochs, test_accuracy as a fraction, timings, per-class
 // accuracy and the confusion matrix).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include <cnnzoo/core/error.hpp>
+#include <cnnzoo/core/files.hpp>
 
 namespace cnnzoo::trainer {
 
-// A metrics or report file that cannot be written or read.
+// A metrics file that cannot be read or used. (Files that cannot be written throw
+// cnnzoo::write_error, as every output does.)
 class metrics_error : public cnnzoo::error {
 public:
   using cnnzoo::error::error;
 };
+
+// metrics.jsonl has a line of about 250 bytes per epoch; 64 MiB is far more than any run writes.
+inline constexpr std::uint64_t max_metrics_bytes = std::uint64_t{64} << 20;
 
 // counts(truth, predicted); rows are true classes.
 class confusion_matrix {
@@ -134,50 +139,51 @@ inline epoch_metrics epoch_metrics_from_json(const nlohmann::json& j) {
   return m;
 }
 
-// Appends one JSON object per line and flushes it, so a crash loses at most the current epoch
-// and `tail -f` shows progress.
-class metrics_writer {
-public:
-  // append = true continues an existing file (a resumed run).
-  explicit metrics_writer(const std::filesystem::path& path, bool append = false) : path_(path) {
-    std::error_code ec;
-    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-    out_.open(path, append ? std::ios::app : std::ios::trunc);
-    if (!out_) throw metrics_error("cnnzoo: cannot open metrics file " + path.string() + " for writing (check the --out directory)");
-  }
-  void write(const epoch_metrics& m) { write(to_json(m)); }
-  void write(const nlohmann::json& j) {
-    out_ << j.dump() << '\n';
-    out_.flush();
-    if (!out_) throw metrics_error("cnnzoo: writing metrics file " + path_.string() + " failed (disk full?)");
-  }
-  const std::filesystem::path& path() const noexcept { return path_; }
+// metrics.jsonl holds one JSON object per line, one line per completed epoch. The trainer keeps the
+// whole history (it is also saved in each checkpoint, so a resumed run restores exactly the
+// history of the epochs it continues from) and rewrites the file atomically after every epoch: a
+// crash leaves the previous file whole, and `tail -f`-style readers see complete lines only.
+inline std::string metrics_jsonl(std::span<const epoch_metrics> history) {
+  std::string text;
+  for (const auto& m : history) text += to_json(m).dump() + "\n";
+  return text;
+}
 
-private:
-  std::filesystem::path path_;
-  std::ofstream out_;
-};
+inline void write_metrics_file(const std::filesystem::path& path, std::span<const epoch_metrics> history) {
+  write_file_atomically(path, "metrics file", metrics_jsonl(history));
+}
 
-// Reads metrics.jsonl back (to plot, or to keep the history of a resumed run). Lines after the
-// last epoch `up_to_epoch` are dropped: a resumed run re-does the epochs after its checkpoint.
-inline std::vector<epoch_metrics> read_metrics(const std::filesystem::path& path, std::optional<int> up_to_epoch = std::nullopt) {
-  std::ifstream in(path);
-  if (!in) throw metrics_error("cnnzoo: cannot open metrics file " + path.string());
+// The lines of metrics.jsonl text (`source` names it in messages). Lines after epoch `up_to_epoch`
+// are dropped: a resumed run re-does the epochs after its checkpoint. A last line cut short (a file
+// appended to by an older version when it was killed) is skipped; any other bad line is refused.
+inline std::vector<epoch_metrics> parse_metrics(std::string_view text, const std::string& source,
+                                                std::optional<int> up_to_epoch = std::nullopt) {
   std::vector<epoch_metrics> out;
-  std::size_t line_no = 0;
-  for (std::string line; std::getline(in, line);) {
+  std::size_t line_no = 0, pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    const bool last = end == std::string_view::npos || end + 1 >= text.size();
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
     ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     try {
       auto m = epoch_metrics_from_json(nlohmann::json::parse(line));
       if (!up_to_epoch || m.epoch <= *up_to_epoch) out.push_back(m);
     } catch (const nlohmann::json::exception& e) {
-      // A line cut short by a crash is the only expected damage: skip a bad last line, refuse others.
-      if (in.peek() == std::char_traits<char>::eof()) break;
-      throw metrics_error("cnnzoo: metrics file " + path.string() + ", line " + std::to_string(line_no) + ": " + e.what());
+      if (last) break;
+      throw metrics_error("cnnzoo: metrics " + source + ", line " + std::to_string(line_no) + ": " + e.what());
     }
   }
   return out;
+}
+
+// Reads metrics.jsonl back (to plot it, or to keep the history of a run resumed from a checkpoint
+// that does not carry its history).
+inline std::vector<epoch_metrics> read_metrics(const std::filesystem::path& path, std::optional<int> up_to_epoch = std::nullopt) {
+  const auto bytes = read_regular_file<metrics_error>(path, "metrics file", max_metrics_bytes);
+  return parse_metrics(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path.string(), up_to_epoch);
 }
 
 // The final summary of a run.
@@ -218,22 +224,9 @@ inline nlohmann::json to_json(const run_report& r) {
   return j;
 }
 
-// Writes report.json through a temporary file and a rename, like checkpoints, so a reader never
-// sees half a report.
+// Writes report.json atomically (core/files.hpp), so a reader never sees half a report.
 inline void write_report_json(const std::filesystem::path& path, const run_report& r) {
-  std::error_code ec;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  auto tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) throw metrics_error("cnnzoo: cannot write report " + tmp.string() + " (check the --out directory)");
-    out << to_json(r).dump(2) << '\n';
-    out.flush();
-    if (!out) throw metrics_error("cnnzoo: writing report " + tmp.string() + " failed (disk full?)");
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw metrics_error("cnnzoo: cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+  write_file_atomically(path, "report", to_json(r).dump(2) + "\n");
 }
 
 }  // namespace cnnzoo::trainer

@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <span>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include <cnnzoo/core/error.hpp>
+#include <cnnzoo/core/files.hpp>
 
 // Private, static copies of the implementations: no other translation unit can clash with them
 // and no library needs linking.
@@ -164,20 +164,10 @@ inline std::vector<std::uint8_t> encode_png(const image& img) {
   return out;
 }
 
+// Atomically (core/files.hpp): a viewer never sees half an image.
 inline void write_png(const std::filesystem::path& path, const image& img) {
   const auto bytes = encode_png(img);
-  std::error_code ec;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  auto tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw plot_error("cnnzoo: cannot write plot " + tmp.string() + " (check the --out directory)");
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw plot_error("cnnzoo: writing plot " + tmp.string() + " failed (disk full?)");
-  }
-  std::filesystem::rename(tmp, path, ec);  // a viewer never sees half an image
-  if (ec) throw plot_error("cnnzoo: cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+  write_atomically(path, "plot", [&](auto sink) { sink(bytes.data(), bytes.size()); });
 }
 
 // ---- charts ----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// Confusion matrix arithmetic, metrics.jsonl lines (written, appended, read back), and the
+// Confusion matrix arithmetic, metrics.jsonl lines (written, read back, refused), and the
 // fields of report.json that scripts rely on.
 #include <catch2/catch.hpp>
 
@@ -43,15 +43,12 @@ TEST_CASE("confusion matrix: overall and per-class accuracy", "[train][metrics]"
   CHECK(cm.total() == 0);
 }
 
-TEST_CASE("metrics.jsonl: one object per epoch, appendable, read back", "[train][metrics]") {
+TEST_CASE("metrics.jsonl: one object per epoch, rewritten whole, read back", "[train][metrics]") {
   temp_dir dir("metrics");
   const auto path = dir / "metrics.jsonl";
-  {
-    metrics_writer w(path);
-    w.write(epoch_metrics{1, 390, 0.1, 2.0, 0.25, 1.9, 0.3, 1234.5, 10.0});
-    epoch_metrics no_val{2, 780, 0.09, 1.5, 0.45, std::nullopt, std::nullopt, 1300, 20.0};
-    w.write(no_val);
-  }
+  std::vector<epoch_metrics> h{epoch_metrics{1, 390, 0.1, 2.0, 0.25, 1.9, 0.3, 1234.5, 10.0},
+                               epoch_metrics{2, 780, 0.09, 1.5, 0.45, std::nullopt, std::nullopt, 1300, 20.0}};
+  write_metrics_file(path, h);
   {
     std::ifstream in(path);
     std::string first;
@@ -61,11 +58,9 @@ TEST_CASE("metrics.jsonl: one object per epoch, appendable, read back", "[train]
       CHECK(j.contains(key));
     CHECK(j["val_acc"] == 0.3);
   }
-  {
-    metrics_writer w(path, /*append=*/true);
-    w.write(epoch_metrics{3, 1170, 0.08, 1.2, 0.55, 1.1, 0.6, 1250, 30.0});
-  }
-  std::ofstream(path, std::ios::app) << R"({"epoch": 4, "step": 15)";  // a line cut short by a crash
+  h.push_back(epoch_metrics{3, 1170, 0.08, 1.2, 0.55, 1.1, 0.6, 1250, 30.0});
+  write_metrics_file(path, h);
+  std::ofstream(path, std::ios::app) << R"({"epoch": 4, "step": 15)";  // a line cut short (an older version, killed)
 
   const auto all = read_metrics(path);
   REQUIRE(all.size() == 3);
@@ -73,6 +68,16 @@ TEST_CASE("metrics.jsonl: one object per epoch, appendable, read back", "[train]
   CHECK_FALSE(all[1].val_acc.has_value());
   CHECK(all[2].step == 1170);
   CHECK(read_metrics(path, 2).size() == 2);
+  CHECK(parse_metrics(metrics_jsonl(h), "(text)").size() == 3);
+  // A bad line that is not the last is damage, not a cut-short write.
+  CHECK_THROWS_WITH(parse_metrics("{\"epoch\": 1\n" + metrics_jsonl(h), "(text)"), Contains("line 1"));
+}
+
+TEST_CASE("metrics.jsonl that is not a regular file, or implausibly large, is refused", "[train][metrics]") {
+  temp_dir dir("metrics");
+  CHECK_THROWS_WITH(read_metrics(dir.path()), Contains("is a directory"));
+  CHECK_THROWS_WITH(read_metrics(dir / "none.jsonl"), Contains("does not exist"));
+  CHECK_THROWS_WITH(read_metrics("/dev/zero"), Contains("character device"));
 }
 
 TEST_CASE("report.json holds what scripts read", "[train][metrics]") {
@@ -92,7 +97,7 @@ TEST_CASE("report.json holds what scripts read", "[train][metrics]") {
     r.confusion.add(c, (c + 1) % 10);
   }
   write_report_json(dir / "report.json", r);
-  CHECK_FALSE(std::filesystem::exists(dir / "report.json.tmp"));
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator{}) == 1);  // no temporary left
   std::ifstream in(dir / "report.json");
   const auto j = nlohmann::json::parse(in);
   CHECK(j["model"] == "ResNet18");
@@ -116,5 +121,6 @@ TEST_CASE("report.json holds what scripts read", "[train][metrics]") {
 TEST_CASE("an unwritable metrics path is reported", "[train][metrics]") {
   temp_dir dir("metrics");
   std::ofstream(dir / "file") << "x";
-  CHECK_THROWS_WITH(metrics_writer(dir / "file" / "m.jsonl"), Contains("cannot open metrics file"));
+  CHECK_THROWS_AS(write_metrics_file(dir / "file" / "m.jsonl", {}), cnnzoo::write_error);
+  CHECK_THROWS_WITH(write_metrics_file(dir / "file" / "m.jsonl", {}), Contains("cannot create metrics file"));
 }

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <fstream>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "support/temp_dir.hpp"
 
 using namespace cnnzoo::data;
@@ -60,7 +63,7 @@ TEST_CASE("training batches load in order and round-trip exactly", "[data][cifar
   write_batch_file(dir / "data_batch_3.bin", s, 20, 5);
   write_meta_file(dir.path());
 
-  dataset t = load_train(dir.path());
+  dataset t = load_train(dir.path(), missing_batches::allow);
   REQUIRE(t.size() == 25);
   CHECK(t.labels == s.labels);
   CHECK(t.pixels == s.pixels);
@@ -79,7 +82,7 @@ TEST_CASE("the official tarball's cifar-10-batches-bin folder is found one level
   temp_dir dir("cifar10");
   dataset s = make_set(4);
   write_batch_file(dir / "cifar-10-batches-bin" / "data_batch_1.bin", s, 0, 4);
-  CHECK(load_train(dir.path()).size() == 4);
+  CHECK(load_train(dir.path(), missing_batches::allow).size() == 4);
 }
 
 TEST_CASE("validation is the last n records", "[data][cifar10]") {
@@ -123,13 +126,13 @@ TEST_CASE("a truncated file reports its size and the remainder", "[data][cifar10
   dataset s = make_set(2);
   write_batch_file(dir / "data_batch_1.bin", s, 0, 2);
   std::filesystem::resize_file(dir / "data_batch_1.bin", 2 * 3073 - 100);
-  const std::string msg = message_of([&] { load_train(dir.path()); });
+  const std::string msg = message_of([&] { load_train(dir.path(), missing_batches::allow); });
   CHECK_THAT(msg, Contains("6046 bytes"));
   CHECK_THAT(msg, Contains("1 records and 2973 bytes left over"));
   CHECK_THAT(msg, Contains("data_batch_1.bin"));
 
   std::filesystem::resize_file(dir / "data_batch_1.bin", 0);
-  CHECK_THAT(message_of([&] { load_train(dir.path()); }), Contains("is empty"));
+  CHECK_THAT(message_of([&] { load_train(dir.path(), missing_batches::allow); }), Contains("is empty"));
 }
 
 TEST_CASE("a label outside 0-9 names the file, the record and the value", "[data][cifar10]") {
@@ -158,4 +161,91 @@ TEST_CASE("writing refuses an inconsistent set or a range outside it", "[data][c
   CHECK_THROWS_AS(write_batch_file(dir / "x.bin", s, 2, 2), data_error);
   s.pixels.pop_back();
   CHECK_THROWS_WITH(write_batch_file(dir / "x.bin", s, 0, 1), Contains("pixel bytes"));
+}
+
+TEST_CASE("a partial copy stops the load unless a partial set is allowed", "[data][cifar10]") {
+  temp_dir dir("cifar10");
+  dataset s = make_set(8);
+  for (int b = 1; b <= 4; ++b) write_batch_file(dir / train_batch_name(b), s, static_cast<std::size_t>(b - 1) * 2, 2);
+  const std::string msg = message_of([&] { load_train(dir.path()); });
+  CHECK_THAT(msg, Contains("incomplete") && Contains("not data_batch_5.bin") && Contains("--partial-data"));
+  CHECK(load_train(dir.path(), missing_batches::allow).size() == 8);
+  const data_files f = examine(dir.path(), missing_batches::allow);
+  CHECK(f.train.size() == 4);
+  CHECK(f.train_images() == 8);
+  CHECK(f.missing == std::vector<std::string>{"data_batch_5.bin"});
+  write_batch_file(dir / train_batch_name(5), s, 0, 3);
+  CHECK(examine(dir.path()).train_images() == 11);
+}
+
+TEST_CASE("a data path that is not a regular file is named for what it is, never 'missing'", "[data][cifar10]") {
+  temp_dir dir("cifar10");
+  dataset s = make_set(10);
+  for (int b = 1; b <= 4; ++b) write_batch_file(dir / train_batch_name(b), s, static_cast<std::size_t>(b - 1) * 2, 2);
+  SECTION("a directory") {
+    std::filesystem::create_directory(dir / "data_batch_5.bin");
+    CHECK_THAT(message_of([&] { load_train(dir.path()); }), Contains("data_batch_5.bin is a directory"));
+  }
+  SECTION("a FIFO, refused without blocking") {
+    REQUIRE(::mkfifo((dir / "data_batch_5.bin").c_str(), 0600) == 0);
+    CHECK_THAT(message_of([&] { load_train(dir.path()); }), Contains("data_batch_5.bin is a FIFO"));
+  }
+  SECTION("a device") {
+    std::filesystem::create_symlink("/dev/zero", dir / "data_batch_5.bin");
+    CHECK_THAT(message_of([&] { load_train(dir.path()); }), Contains("character device"));
+  }
+  SECTION("a dangling symlink") {
+    std::filesystem::create_symlink(dir / "gone.bin", dir / "data_batch_5.bin");
+    CHECK_THAT(message_of([&] { load_train(dir.path()); }), Contains("symbolic link") && Contains("does not exist"));
+  }
+  SECTION("test_batch.bin as a directory, FIFO or dangling link is not dropped silently") {
+    write_batch_file(dir / train_batch_name(5), s, 8, 2);
+    std::filesystem::create_directory(dir / "test_batch.bin");
+    CHECK_THAT(message_of([&] { load_test(dir.path()); }), Contains("test_batch.bin is a directory"));
+    std::filesystem::remove(dir / "test_batch.bin");
+    REQUIRE(::mkfifo((dir / "test_batch.bin").c_str(), 0600) == 0);
+    CHECK_THAT(message_of([&] { load_test(dir.path()); }), Contains("FIFO"));
+    std::filesystem::remove(dir / "test_batch.bin");
+    std::filesystem::create_symlink(dir / "gone.bin", dir / "test_batch.bin");
+    CHECK_THAT(message_of([&] { load_test(dir.path()); }), Contains("symbolic link"));
+    std::filesystem::remove(dir / "test_batch.bin");
+    CHECK_FALSE(load_test(dir.path()).has_value());  // absent is absent
+  }
+}
+
+TEST_CASE("a data file in an unreadable directory is reported as unreadable, not missing", "[data][cifar10]") {
+  if (::geteuid() == 0) return;  // root reads everything; the permission cannot be taken away
+  temp_dir dir("cifar10");
+  dataset s = make_set(10);
+  for (int b = 1; b <= 5; ++b) write_batch_file(dir / "inner" / train_batch_name(b), s, static_cast<std::size_t>(b - 1) * 2, 2);
+  std::filesystem::permissions(dir / "inner", std::filesystem::perms::owner_write, std::filesystem::perm_options::replace);
+  const std::string msg = message_of([&] { load_train(dir / "inner"); });
+  std::filesystem::permissions(dir / "inner", std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
+  CHECK_THAT(msg, Contains("Permission denied"));
+}
+
+TEST_CASE("batches.meta.txt is read only when it is a small regular file", "[data][cifar10]") {
+  temp_dir dir("cifar10");
+  dataset s = make_set(2);
+  write_batch_file(dir / "data_batch_1.bin", s, 0, 2);
+  REQUIRE(::mkfifo((dir / "batches.meta.txt").c_str(), 0600) == 0);
+  CHECK_THAT(message_of([&] { load_class_names(dir.path()); }), Contains("FIFO"));
+  std::filesystem::remove(dir / "batches.meta.txt");
+  std::filesystem::create_symlink("/dev/zero", dir / "batches.meta.txt");
+  CHECK_THAT(message_of([&] { load_class_names(dir.path()); }), Contains("character device"));
+  std::filesystem::remove(dir / "batches.meta.txt");
+  std::ofstream(dir / "batches.meta.txt") << std::string(100000, 'x');
+  CHECK_THAT(message_of([&] { load_class_names(dir.path()); }), Contains("more than the 65536"));
+  CHECK(parse_class_names("a\nb\r\n\nc\nd\ne\nf\ng\nh\ni\nj \n")[1] == "b");
+  CHECK(parse_class_names("just one").at(0) == "airplane");
+}
+
+TEST_CASE("parse_batch reads records from memory, as the files hold them", "[data][cifar10]") {
+  std::vector<std::uint8_t> raw(2 * cifar10_record_bytes, 7);
+  raw[0] = 3;
+  raw[cifar10_record_bytes] = 9;
+  const dataset d = parse_batch(raw, "(memory)");
+  CHECK(d.labels == std::vector<std::uint8_t>{3, 9});
+  raw[cifar10_record_bytes] = 10;
+  CHECK_THAT(message_of([&] { parse_batch(raw, "(memory)"); }), Contains("record 1"));
 }

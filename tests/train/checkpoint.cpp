@@ -3,6 +3,8 @@
 // destroys the previous checkpoint.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <cnnzoo/train/checkpoint.hpp>
 
 #include <cmath>
@@ -12,6 +14,8 @@
 #include "support/temp_dir.hpp"
 
 using namespace cnnzoo::train;
+using cnnzoo::save_options;
+using cnnzoo::simulated_crash;
 using cnnzoo::test::temp_dir;
 using Catch::Matchers::Contains;
 
@@ -174,6 +178,14 @@ TEST_CASE("something that is not a checkpoint, or a newer format, is refused", "
   CHECK_THROWS_WITH(checkpoint_reader::from_bytes(b), Contains("extra data after the end"));
 }
 
+// The temporaries write_atomically left in `dir` (core/files.hpp names them .NAME.tmp-PID-N).
+static std::vector<std::filesystem::path> temporaries(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().filename().string().find(".tmp-") != std::string::npos) out.push_back(e.path());
+  return out;
+}
+
 TEST_CASE("a crash mid-write leaves the previous checkpoint loadable", "[train][checkpoint]") {
   temp_dir dir("ckpt");
   const auto path = dir / "last.ckpt";
@@ -184,31 +196,57 @@ TEST_CASE("a crash mid-write leaves the previous checkpoint loadable", "[train][
     save_options opt;
     opt.crash_after_bytes = 3000;
     CHECK_THROWS_AS(sample(2.0f).save_atomic(path, opt), simulated_crash);
-    REQUIRE(std::filesystem::exists(dir / "last.ckpt.tmp"));
-    CHECK(std::filesystem::file_size(dir / "last.ckpt.tmp") == 3000);
-    CHECK_THAT(load_error(dir / "last.ckpt.tmp"), Contains("truncated"));
+    const auto left = temporaries(dir.path());
+    REQUIRE(left.size() == 1);
+    CHECK(std::filesystem::file_size(left[0]) == 3000);
+    CHECK_THAT(load_error(left[0]), Contains("truncated"));
   }
   SECTION("crash after writing, before the rename") {
     save_options opt;
     opt.crash_before_rename = true;
     CHECK_THROWS_AS(sample(2.0f).save_atomic(path, opt), simulated_crash);
-    REQUIRE(std::filesystem::exists(dir / "last.ckpt.tmp"));
-    CHECK(checkpoint_reader::load(dir / "last.ckpt.tmp").get<float>("params")[1] == Approx(2 * std::sin(1.0f)));
+    const auto left = temporaries(dir.path());
+    REQUIRE(left.size() == 1);
+    CHECK(checkpoint_reader::load(left[0]).get<float>("params")[1] == Approx(2 * std::sin(1.0f)));
   }
-  SECTION("a partial .tmp left by an earlier crash does not stop the next save") {
-    write_file(dir / "last.ckpt.tmp", {'C', 'N', 'N'});
+  SECTION("a temporary left by an earlier crash does not stop the next save") {
+    write_file(dir / ".last.ckpt.tmp-1-0", {'C', 'N', 'N'});
   }
 
   CHECK(read_file(path) == before);
   CHECK(checkpoint_reader::load(path).get<float>("params")[1] == Approx(std::sin(1.0f)));
 
-  sample(3.0f).save_atomic(path);  // the next save replaces both the .tmp and the old file
-  CHECK_FALSE(std::filesystem::exists(dir / "last.ckpt.tmp"));
+  sample(3.0f).save_atomic(path);  // the next save replaces the old file; the owner of the directory removes leftovers
   CHECK(checkpoint_reader::load(path).get<float>("params")[1] == Approx(3 * std::sin(1.0f)));
+  cnnzoo::files::remove_stale_temporaries(dir.path());
+  CHECK(temporaries(dir.path()).empty());
+  CHECK(std::filesystem::exists(path));
+}
+
+TEST_CASE("saving never writes through a symlink", "[train][checkpoint]") {
+  temp_dir dir("ckpt");
+  const auto victim = dir / "victim.txt";
+  write_file(victim, {'k', 'e', 'e', 'p'});
+  // A symlink planted where the checkpoint goes is replaced, and its target left alone.
+  std::filesystem::create_symlink(victim, dir / "c.ckpt");
+  sample(1.0f).save_atomic(dir / "c.ckpt");
+  CHECK(read_file(victim) == std::vector<std::uint8_t>{'k', 'e', 'e', 'p'});
+  CHECK_FALSE(std::filesystem::is_symlink(dir / "c.ckpt"));
+  CHECK(checkpoint_reader::load(dir / "c.ckpt").get<float>("params")[1] == Approx(std::sin(1.0f)));
+}
+
+TEST_CASE("a checkpoint path that is not a regular file is refused without blocking", "[train][checkpoint]") {
+  temp_dir dir("ckpt");
+  CHECK_THROWS_WITH(checkpoint_reader::load(dir.path()), Contains("is a directory"));
+  CHECK_THROWS_WITH(checkpoint_reader::load("/dev/zero"), Contains("character device"));
+  REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(checkpoint_reader::load(dir / "fifo"), Contains("FIFO"));
+  CHECK_THROWS_WITH(checkpoint_reader::load(dir / "none"), Contains("does not exist"));
 }
 
 TEST_CASE("an unwritable location is reported with the system's reason", "[train][checkpoint]") {
   temp_dir dir("ckpt");
   std::ofstream(dir / "file") << "x";
-  CHECK_THROWS_WITH(sample().save_atomic(dir / "file" / "sub" / "c.ckpt"), Contains("cannot create checkpoint file"));
+  CHECK_THROWS_WITH(sample().save_atomic(dir / "file" / "sub" / "c.ckpt"), Contains("cannot create checkpoint"));
+  CHECK_THROWS_AS(sample().save_atomic(dir / "file" / "sub" / "c.ckpt"), cnnzoo::write_error);
 }

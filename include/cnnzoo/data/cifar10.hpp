@@ -15,16 +15,21 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <cerrno>
 #include <fstream>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "../core/error.hpp"
+#include "../core/files.hpp"
 
 namespace cnnzoo::data {
 
@@ -124,6 +129,31 @@ inline bool is_regular(const std::filesystem::path& p) {
   return std::filesystem::is_regular_file(p, ec);
 }
 
+// Whether a data file is there: false only when nothing is at `p` at all. Anything else that is
+// not a readable regular file (a directory, FIFO or device; a dangling symlink; an unreadable
+// directory on the way) is an error that says so, never "missing".
+inline bool data_file_present(const std::filesystem::path& p) {
+  struct stat st{};
+  if (::stat(p.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode))
+      throw data_error("cnnzoo: CIFAR-10 path " + absolute_string(p) + " is " + files::kind_of(st.st_mode) +
+                       ", not a regular file. Replace it with the data file or remove it.");
+    return true;
+  }
+  const int err = errno;
+  if (err == ENOENT || err == ENOTDIR) {
+    struct stat lst{};
+    if (::lstat(p.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+      std::error_code ec;
+      throw data_error("cnnzoo: CIFAR-10 path " + absolute_string(p) + " is a symbolic link to " +
+                       std::filesystem::read_symlink(p, ec).string() + ", which does not exist.");
+    }
+    return false;
+  }
+  throw data_error("cnnzoo: cannot examine CIFAR-10 path " + absolute_string(p) + ": " + files::errno_text(err) +
+                   (err == EACCES ? " (check the permissions of the data directory)" : ""));
+}
+
 // The official tarball extracts into cifar-10-batches-bin/; accept DIR pointing one level above.
 inline std::filesystem::path locate_batches(const std::filesystem::path& dir) {
   std::error_code ec;
@@ -140,19 +170,25 @@ inline std::filesystem::path locate_batches(const std::filesystem::path& dir) {
   return dir;
 }
 
+inline std::uint64_t file_bytes(const std::filesystem::path& p) {
+  struct stat st{};
+  if (::stat(p.c_str(), &st) != 0)
+    throw data_error("cnnzoo: cannot examine CIFAR-10 file " + absolute_string(p) + ": " + files::errno_text(errno));
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
 }  // namespace detail
 
-// Reads one file of records. A file that is not a whole number of records, or holds a label
-// outside 0-9, is refused: both mean the file is not what it claims to be.
-inline dataset read_batch_file(const std::filesystem::path& path) {
-  const std::string where = detail::absolute_string(path);
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    throw data_error("cnnzoo: CIFAR-10 file " + where + " does not exist.\n" + detail::how_to_get_data());
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw data_error("cnnzoo: CIFAR-10 path " + where + " is not a regular file.");
-  const std::uintmax_t bytes = std::filesystem::file_size(path, ec);
-  if (ec) throw data_error("cnnzoo: cannot read the size of " + where + ": " + ec.message());
+// The largest data file the reader accepts: 2 GiB, about 700,000 records (the official files have
+// 10,000). Larger is not a CIFAR-10 file; reading it would only exhaust memory.
+inline constexpr std::uint64_t max_batch_file_bytes = std::uint64_t{1} << 31;
+// batches.meta.txt is ten short lines.
+inline constexpr std::uint64_t max_meta_file_bytes = 64 * 1024;
+
+// Records from the bytes of a data file (`where` names it in messages). Bytes that are not a whole
+// number of records, or a label outside 0-9, are refused: both mean the file is not what it claims.
+inline dataset parse_batch(std::span<const std::uint8_t> raw, const std::string& where) {
+  const std::size_t bytes = raw.size();
   if (bytes == 0)
     throw data_error("cnnzoo: CIFAR-10 file " + where +
                      " is empty. Re-create or re-download it.\n" + detail::how_to_get_data());
@@ -163,17 +199,7 @@ inline dataset read_batch_file(const std::filesystem::path& path) {
                      std::to_string(bytes % cifar10_record_bytes) +
                      " bytes left over). The file is truncated or not in the CIFAR-10 binary "
                      "format; re-create or re-download it.");
-  const std::size_t n = static_cast<std::size_t>(bytes / cifar10_record_bytes);
-
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw data_error("cnnzoo: cannot open CIFAR-10 file " + where + " for reading (check its permissions).");
-  std::vector<std::uint8_t> raw(static_cast<std::size_t>(bytes));
-  in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
-  if (static_cast<std::uintmax_t>(in.gcount()) != bytes)
-    throw data_error("cnnzoo: reading CIFAR-10 file " + where + " stopped after " +
-                     std::to_string(in.gcount()) + " of " + std::to_string(bytes) +
-                     " bytes (an I/O error, or the file shrank while it was read).");
-
+  const std::size_t n = bytes / cifar10_record_bytes;
   dataset out;
   out.labels.resize(n);
   out.pixels.resize(n * cifar10_image_bytes);
@@ -191,70 +217,134 @@ inline dataset read_batch_file(const std::filesystem::path& path) {
   return out;
 }
 
-// The training batches of DIR that are not there (data_batch_2..5 are optional; a caller may
-// warn about them so that a partial copy never goes unnoticed).
-inline std::vector<std::string> missing_train_batches(const std::filesystem::path& dir) {
-  const auto base = detail::locate_batches(dir);
-  std::vector<std::string> missing;
-  for (int b = 1; b <= cifar10_train_batches; ++b)
-    if (!detail::is_regular(base / train_batch_name(b))) missing.push_back(train_batch_name(b));
-  return missing;
+// Reads one data file: a regular file (checked without blocking: a FIFO or device is refused) of
+// at most max_batch_file_bytes, parsed by parse_batch.
+inline dataset read_batch_file(const std::filesystem::path& path) {
+  const std::string where = detail::absolute_string(path);
+  if (!detail::data_file_present(path))
+    throw data_error("cnnzoo: CIFAR-10 file " + where + " does not exist.\n" + detail::how_to_get_data());
+  const auto raw = read_regular_file<data_error>(path, "CIFAR-10 file", max_batch_file_bytes);
+  return parse_batch(raw, where);
 }
 
-// Loads data_batch_1.bin .. data_batch_5.bin in order. data_batch_1 is required; later batches
-// may be absent (small test sets), but only from the end: a gap means an incomplete copy.
-inline dataset load_train(const std::filesystem::path& dir) {
-  const auto base = detail::locate_batches(dir);
-  std::vector<int> present, missing;
-  for (int b = 1; b <= cifar10_train_batches; ++b)
-    (detail::is_regular(base / train_batch_name(b)) ? present : missing).push_back(b);
-  auto list = [](const std::vector<int>& idx) {
-    std::string s;
-    for (int b : idx) s += (s.empty() ? "" : ", ") + train_batch_name(b);
-    return s;
-  };
-  if (present.empty() || present.front() != 1)
-    throw data_error("cnnzoo: no CIFAR-10 training data in " + detail::absolute_string(base) +
-                     ": missing " + list(missing) + ".\n" + detail::how_to_get_data());
-  for (std::size_t i = 0; i < present.size(); ++i)
-    if (present[i] != static_cast<int>(i) + 1)
-      throw data_error("cnnzoo: CIFAR-10 directory " + detail::absolute_string(base) +
-                       " is incomplete: it has " + list(present) + " but is missing " + list(missing) +
-                       ". Re-create or re-download the data.\n" + detail::how_to_get_data());
-  dataset all;
-  for (int b : present) {
-    dataset part = read_batch_file(base / train_batch_name(b));
-    if (all.empty()) {
-      all = std::move(part);
+// What a data directory holds, examined without reading it: the files a load will read, in order,
+// and their sizes, so that a caller can check the memory a run needs before loading anything.
+struct data_files {
+  std::filesystem::path base;                    // DIR, or DIR/cifar-10-batches-bin
+  std::vector<std::filesystem::path> train;      // data_batch_1.bin ... that are present, in order
+  std::vector<std::string> missing;              // training files that are not
+  std::optional<std::filesystem::path> test;     // test_batch.bin, if present
+  std::uint64_t train_bytes = 0, test_bytes = 0;
+
+  std::size_t train_images() const noexcept { return static_cast<std::size_t>(train_bytes / cifar10_record_bytes); }
+  std::size_t test_images() const noexcept { return static_cast<std::size_t>(test_bytes / cifar10_record_bytes); }
+};
+
+// How load_train treats a directory without all five training files.
+enum class missing_batches {
+  refuse,  // the default: a partial copy stops the run, naming what is missing
+  allow,   // train on data_batch_1 .. data_batch_k (k < 5) when the later ones are absent
+};
+
+// Examines DIR. Refuses a directory without data_batch_1.bin, a gap (data_batch_3 without
+// data_batch_2), and, unless `missing` is allow, any absent training file; refuses any data path
+// that exists but is not a regular file, or is over max_batch_file_bytes.
+inline data_files examine(const std::filesystem::path& dir, missing_batches missing = missing_batches::refuse) {
+  data_files f;
+  f.base = detail::locate_batches(dir);
+  std::vector<std::string> present;
+  for (int b = 1; b <= cifar10_train_batches; ++b) {
+    const auto p = f.base / train_batch_name(b);
+    if (detail::data_file_present(p)) {
+      if (!f.missing.empty())
+        throw data_error("cnnzoo: CIFAR-10 directory " + detail::absolute_string(f.base) + " is incomplete: it has " +
+                         train_batch_name(b) + " but is missing " + f.missing.front() +
+                         ". Re-create or re-download the data.\n" + detail::how_to_get_data());
+      f.train.push_back(p);
+      present.push_back(train_batch_name(b));
     } else {
-      all.append(part);
+      f.missing.push_back(train_batch_name(b));
     }
   }
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
+    return s;
+  };
+  if (f.train.empty())
+    throw data_error("cnnzoo: no CIFAR-10 training data in " + detail::absolute_string(f.base) + ": missing " +
+                     list(f.missing) + ".\n" + detail::how_to_get_data());
+  if (!f.missing.empty() && missing == missing_batches::refuse)
+    throw data_error("cnnzoo: CIFAR-10 directory " + detail::absolute_string(f.base) + " is incomplete: it has " +
+                     list(present) + " but not " + list(f.missing) +
+                     ". Re-create or re-download the data, or allow a partial set explicitly "
+                     "(cnnzoo-train --partial-data) to train on the files present.");
+  for (const auto& p : f.train) {
+    const std::uint64_t n = detail::file_bytes(p);
+    if (n > max_batch_file_bytes)
+      throw data_error("cnnzoo: CIFAR-10 file " + detail::absolute_string(p) + " has " + std::to_string(n) +
+                       " bytes, more than the " + std::to_string(max_batch_file_bytes) +
+                       " a data file can plausibly have (the official ones have 30,730,000); is it the right file?");
+    f.train_bytes += n;
+  }
+  if (detail::data_file_present(f.base / test_batch_name)) {
+    f.test = f.base / test_batch_name;
+    f.test_bytes = detail::file_bytes(*f.test);
+  }
+  return f;
+}
+
+// The training files of DIR that are not there.
+inline std::vector<std::string> missing_train_batches(const std::filesystem::path& dir) {
+  return examine(dir, missing_batches::allow).missing;
+}
+
+// Loads data_batch_1.bin .. data_batch_5.bin in order (see `examine` for what is refused).
+inline dataset load_train(const std::filesystem::path& dir, missing_batches missing = missing_batches::refuse) {
+  const data_files f = examine(dir, missing);
+  dataset all;
+  all.reserve(f.train_images());
+  for (const auto& p : f.train) all.append(read_batch_file(p));
   return all;
 }
 
-// test_batch.bin, or nothing when it is absent (the JPEG copy of the workspace has no test split;
-// the trainer then validates on a held-out part of the training set).
+// test_batch.bin, or nothing when nothing is at that path (the JPEG copy of the workspace has no
+// test split; the trainer then validates on a held-out part of the training set). A
+// test_batch.bin that is there but is not a readable regular file is an error, not "absent".
 inline std::optional<dataset> load_test(const std::filesystem::path& dir) {
   const auto base = detail::locate_batches(dir);
-  if (!detail::is_regular(base / test_batch_name)) return std::nullopt;
+  if (!detail::data_file_present(base / test_batch_name)) return std::nullopt;
   return read_batch_file(base / test_batch_name);
 }
 
-// Class names from batches.meta.txt (one per line), else the standard ten.
-inline std::vector<std::string> load_class_names(const std::filesystem::path& dir) {
+// Class names from the text of batches.meta.txt (one per line); the standard ten unless it has
+// exactly ten non-empty lines.
+inline std::vector<std::string> parse_class_names(std::string_view text) {
   const auto& fallback = cifar10_default_class_names();
   std::vector<std::string> names;
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return {fallback.begin(), fallback.end()};
-  auto base = detail::locate_batches(dir);
-  std::ifstream in(base / meta_file_name);
-  for (std::string line; in && std::getline(in, line);) {
+  std::size_t pos = 0;
+  while (pos < text.size() && names.size() <= static_cast<std::size_t>(cifar10_classes)) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string line(text.substr(pos, end - pos));
+    pos = end + 1;
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
     if (!line.empty()) names.push_back(line);
   }
   if (names.size() != static_cast<std::size_t>(cifar10_classes)) return {fallback.begin(), fallback.end()};
   return names;
+}
+
+// Class names from batches.meta.txt, else the standard ten. The file, when present, must be a
+// regular file of at most 64 KiB (a FIFO or /dev/zero there is refused, not read).
+inline std::vector<std::string> load_class_names(const std::filesystem::path& dir) {
+  const auto& fallback = cifar10_default_class_names();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return {fallback.begin(), fallback.end()};
+  const auto path = detail::locate_batches(dir) / meta_file_name;
+  if (!detail::data_file_present(path)) return {fallback.begin(), fallback.end()};
+  const auto bytes = read_regular_file<data_error>(path, "CIFAR-10 class-name file", max_meta_file_bytes);
+  return parse_class_names(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 // Holds out the LAST n records as validation: deterministic, and with the official (already

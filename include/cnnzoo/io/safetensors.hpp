@@ -28,7 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../core/error.hpp"
-#include "../train/checkpoint.hpp"
+#include "../core/files.hpp"
 
 namespace cnnzoo::io {
 
@@ -145,9 +145,9 @@ public:
     emit([&](const std::uint8_t* p, std::size_t n) { out.insert(out.end(), p, p + n); });
     return out;
   }
-  // Atomic, as checkpoints are (train/checkpoint.hpp): the previous PATH survives any failure.
+  // Atomic, as checkpoints are (core/files.hpp): the previous PATH survives any failure.
   void save(const std::filesystem::path& path) const {
-    train::write_atomically<weights_error>(path, "weights", [&](auto sink) { emit(sink); });
+    write_atomically(path, "weights file", [&](auto sink) { emit(sink); });
   }
 
 private:

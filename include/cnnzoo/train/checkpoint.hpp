@@ -14,9 +14,9 @@
 //       section data, each starting at a multiple of 8 bytes
 //   end u32 CRC-32 (IEEE, as zlib.crc32) of all bytes before it
 //
-// Saving is atomic: the file is written to PATH.tmp, flushed and fsync'ed, then renamed over
-// PATH (and the directory fsync'ed), so a crash at any moment leaves either the previous
-// checkpoint or the new one, never a mixture. POSIX only.
+// Saving is atomic (core/files.hpp: an exclusive temporary beside PATH, fsync'ed, renamed over
+// PATH), so a crash at any moment leaves either the previous checkpoint or the new one, never a
+// mixture. POSIX only.
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -25,7 +25,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -35,10 +34,7 @@
 #include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+#include <cnnzoo/core/files.hpp>
 #include <cnnzoo/train/crc32.hpp>
 
 #include "../core/error.hpp"
@@ -54,14 +50,10 @@ public:
   using cnnzoo::error::error;
 };
 
-// Thrown only by the test hooks of save_options, standing in for a crash.
-class simulated_crash : public checkpoint_error {
-public:
-  using checkpoint_error::checkpoint_error;
-};
-
 inline constexpr std::string_view checkpoint_magic = "CNNZOOCK";
 inline constexpr std::uint32_t checkpoint_version = 1;
+// The largest checkpoint load() reads: SENet154's (parameters, state and momentum) is 6.8 GB.
+inline constexpr std::uint64_t max_checkpoint_bytes = std::uint64_t{64} << 30;
 
 enum class dtype : std::uint32_t { f32 = 1, f64 = 2, u64 = 3, i64 = 4, u8 = 5 };
 
@@ -101,12 +93,6 @@ struct section_info {
   std::uint64_t offset = 0;  // from the start of the file
 };
 
-// Test hooks that stand in for a crash during save_atomic.
-struct save_options {
-  std::optional<std::size_t> crash_after_bytes;  // write this many bytes of PATH.tmp, then "crash"
-  bool crash_before_rename = false;              // write PATH.tmp completely, then "crash"
-};
-
 namespace detail {
 
 inline constexpr std::size_t header_bytes = 32;
@@ -132,75 +118,7 @@ inline std::uint64_t get_u64(const std::uint8_t* p) noexcept {
   return v;
 }
 
-inline std::string errno_text(int err) { return std::strerror(err); }
-
 }  // namespace detail
-
-// Writes a file through PATH.tmp: `produce(sink)` calls sink(bytes, n) for its bytes; the
-// temporary is fsync'ed and renamed over PATH, and the directory fsync'ed, so a crash at any
-// moment leaves the previous file or the new one. On any error the previous PATH is untouched and
-// an Error names the file (`what`: "checkpoint", "weights file") and the system's reason.
-template <class Error, class Produce>
-void write_atomically(const std::filesystem::path& path, std::string_view what, Produce&& produce,
-                      const save_options& opt = {}) {
-  namespace fs = std::filesystem;
-  const std::string kind(what);
-  std::error_code ec;
-  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-  fs::path tmp = path;
-  tmp += ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw Error("cnnzoo: cannot create " + kind + " file " + tmp.string() + ": " + detail::errno_text(errno) +
-                " (check that the output directory exists and is writable)");
-  struct fd_guard {  // closes on every path; removes the partial file unless a crash is simulated
-    int fd;
-    const fs::path& tmp;
-    bool remove = true;
-    ~fd_guard() {
-      if (fd >= 0) ::close(fd);
-      if (remove) { std::error_code e; fs::remove(tmp, e); }
-    }
-  } guard{fd, tmp};
-
-  std::size_t written = 0;
-  produce([&](const std::uint8_t* p, std::size_t n) {
-    if (opt.crash_after_bytes && written + n > *opt.crash_after_bytes) n = *opt.crash_after_bytes - written;
-    while (n > 0) {
-      const ssize_t w = ::write(fd, p, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        throw Error("cnnzoo: writing " + kind + " " + tmp.string() + " failed: " + detail::errno_text(errno) +
-                    (errno == ENOSPC ? " (the disk is full; free space and retry)" : "") + ". The previous " + kind +
-                    " " + path.string() + " is untouched.");
-      }
-      p += w;
-      n -= static_cast<std::size_t>(w);
-      written += static_cast<std::size_t>(w);
-    }
-    if (opt.crash_after_bytes && written >= *opt.crash_after_bytes) {
-      guard.remove = false;
-      throw simulated_crash("cnnzoo: simulated crash after writing " + std::to_string(written) + " bytes of " + tmp.string());
-    }
-  });
-  if (::fsync(fd) != 0)
-    throw Error("cnnzoo: flushing " + kind + " " + tmp.string() + " to disk failed: " + detail::errno_text(errno));
-  ::close(guard.fd);
-  guard.fd = -1;
-  if (opt.crash_before_rename) {
-    guard.remove = false;
-    throw simulated_crash("cnnzoo: simulated crash before renaming " + tmp.string() + " to " + path.string());
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    throw Error("cnnzoo: cannot rename " + tmp.string() + " to " + path.string() + ": " + detail::errno_text(errno));
-  guard.remove = false;
-  // Make the rename itself durable; failure here only weakens the guarantee, it loses nothing.
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
 
 class checkpoint_writer {
 public:
@@ -241,10 +159,11 @@ public:
     return out;
   }
 
-  // Writes PATH.tmp, fsyncs it, renames it over PATH and fsyncs the directory. On any error the
-  // previous PATH is untouched and the error names the file and the system's reason.
+  // Writes PATH atomically (core/files.hpp: an exclusive temporary, fsync, rename, fsync of the
+  // directory). On any error the previous PATH is untouched and a write_error names the file and
+  // the system's reason.
   void save_atomic(const std::filesystem::path& path, const save_options& opt = {}) const {
-    write_atomically<checkpoint_error>(path, "checkpoint", [&](auto sink) { emit(sink); }, opt);
+    write_atomically(path, "checkpoint", [&](auto sink) { emit(sink); }, opt);
   }
 
 private:
@@ -315,19 +234,7 @@ class checkpoint_reader {
 public:
   // Reads and verifies PATH: magic, version, size, checksum, then the section table.
   static checkpoint_reader load(const std::filesystem::path& path) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec))
-      throw checkpoint_error("cnnzoo: checkpoint " + path.string() + " does not exist (or is not a regular file)");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw checkpoint_error("cnnzoo: cannot open checkpoint " + path.string() + " for reading");
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec) throw checkpoint_error("cnnzoo: cannot read the size of checkpoint " + path.string() + ": " + ec.message());
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (static_cast<std::uintmax_t>(in.gcount()) != size)
-      throw checkpoint_error("cnnzoo: reading checkpoint " + path.string() + " stopped after " +
-                             std::to_string(in.gcount()) + " of " + std::to_string(size) + " bytes");
-    return from_bytes(std::move(bytes), path.string());
+    return from_bytes(read_regular_file<checkpoint_error>(path, "checkpoint", max_checkpoint_bytes), path.string());
   }
 
   static checkpoint_reader from_bytes(std::vector<std::uint8_t> bytes, std::string source = "(in memory)") {
