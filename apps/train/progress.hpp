@@ -205,6 +205,12 @@ public:
     drawn_ = false;
   }
 
+  // Clears a half-drawn bar, so that the next line of the log (a stop, an error) starts clean.
+  void interrupt() {
+    if (mode_ == mode::bar && drawn_) out_ << "\r\x1b[K" << std::flush;
+    drawn_ = false;
+  }
+
   double mean_loss() const noexcept { return loss_count_ ? loss_sum_ / static_cast<double>(loss_count_) : std::nan(""); }
 
   double min_redraw_seconds = 0.1;

@@ -7,6 +7,8 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <cnnzoo/data/augment.hpp>
@@ -16,9 +18,13 @@
 #include <cnnzoo/train/checkpoint.hpp>
 #include <cnnzoo/train/schedule.hpp>
 
+#include "exit_codes.hpp"
+#include "memory.hpp"
 #include "metrics.hpp"
 #include "plot.hpp"
 #include "progress.hpp"
+#include "recipe_limits.hpp"
+#include "run_directory.hpp"
 #include "zoo/registry.hpp"
 
 namespace cnnzoo::trainer {
@@ -30,21 +36,17 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 constexpr int classes = 10;
 
+// The recipe a run will use: every field in range (recipe_limits.hpp) and a thread count this
+// machine has.
 void validate(const recipe& r) {
-  auto bad = [](const std::string& m) { throw train_error("cnnzoo-train: " + m, 2); };
-  if (r.epochs <= 0) bad("--epochs must be positive");
-  if (!(r.time_budget_minutes >= 0) || !std::isfinite(r.time_budget_minutes))
-    bad("--time-budget must be a finite number of minutes >= 0");
-  if (r.batch_size <= 0) bad("--batch-size must be positive");
-  if (!(r.lr > 0)) bad("--lr must be positive");
-  if (r.val_split < 0) bad("--val-split must be >= 0");
-  if (r.label_smoothing < 0 || r.label_smoothing >= 1) bad("--label-smoothing must be in [0, 1)");
-  if (r.mixup_alpha < 0) bad("--mixup-alpha must be >= 0");
-  if (r.dropout >= 1) bad("--dropout must be below 1");
-  if (r.init != "he_normal" && r.init != "glorot_uniform") bad("--init must be he_normal or glorot_uniform");
-  if (r.device != "auto" && r.device != "cpu" && r.device != "cuda") bad("--device must be auto, cpu or cuda");
-  if (r.precision != "fp32" && r.precision != "tf32" && r.precision != "bf16" && r.precision != "fp16")
-    bad("--precision must be fp32, tf32, bf16 or fp16");
+  if (const auto problems = recipe_problems(r); !problems.empty())
+    throw train_error("cnnzoo-train: " + join_problems(problems), exit_bad_flags);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (r.threads > cores)
+    throw train_error("cnnzoo-train: --threads " + std::to_string(r.threads) + " is more than this machine's " +
+                          std::to_string(cores) + " hardware threads; use --threads " + std::to_string(cores) +
+                          " or fewer (0: all)",
+                      exit_bad_flags);
 }
 
 }  // namespace
@@ -93,11 +95,34 @@ void save_model(const fs::path& path, const recipe& r, zoo::runner& net, const s
   w.save(path);
 }
 
-struct saved_progress {
-  int epoch = 0;
-  std::int64_t step = 0;
-  double wall_seconds = 0;
+// A checkpoint taken inside an epoch (a signal stopped the run there): what it takes to continue
+// the epoch exactly where it stopped.
+struct epoch_position {
+  std::int64_t steps_done = 0;              // of this epoch
+  std::vector<std::uint64_t> order;         // the epoch's shuffled image order
+  double loss_sum = 0, seconds = 0;         // the epoch's totals so far
+  std::int64_t correct = 0, seen = 0;
 };
+
+struct saved_progress {
+  int epoch = 0;                            // completed epochs
+  std::int64_t step = 0;                    // optimizer steps taken
+  double wall_seconds = 0;
+  std::optional<epoch_position> in_epoch;
+};
+
+// What a checkpoint says about the data it was trained on (refused on resume when it differs).
+nlohmann::json data_identity(const data::dataset& train_all, const std::optional<data::dataset>& test) {
+  auto hex = [](std::uint64_t v) {
+    char buf[20];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return std::string(buf);
+  };
+  return {{"train_images", train_all.size()},
+          {"train_fingerprint", hex(data::fingerprint(train_all))},
+          {"test_images", test ? test->size() : 0},
+          {"test_fingerprint", test ? hex(data::fingerprint(*test)) : std::string()}};
+}
 
 std::string number(double v) {
   char buf[32];
@@ -109,22 +134,39 @@ std::size_t count_non_finite(const std::vector<float>& v) {
   return static_cast<std::size_t>(std::count_if(v.begin(), v.end(), [](float x) { return !std::isfinite(x); }));
 }
 
-// `params` and `state` as just downloaded (and checked) from `net`.
-void save_checkpoint(const fs::path& path, const recipe& r, zoo::runner& net, const std::vector<float>& params,
-                     const std::vector<float>& state, const rng& data_rng, const saved_progress& p) {
-  train::checkpoint_writer w(r.model);
-  w.add_string("recipe", r.to_json().dump());
-  w.add("params", params);
-  w.add("state", state);
-  w.add("momentum", net.velocity());
-  const auto d = data_rng.state(), g = net.generator().state();
+struct checkpoint_contents {
+  const recipe& r;
+  zoo::runner& net;
+  const std::vector<float>& params;         // as just downloaded (and checked) from `net`
+  const std::vector<float>& state;
+  const rng& data_rng;
+  const saved_progress& progress;
+  const std::vector<epoch_metrics>& history;
+  const nlohmann::json& data;
+};
+
+void save_checkpoint(const fs::path& path, const checkpoint_contents& c) {
+  train::checkpoint_writer w(c.r.model);
+  w.add_string("recipe", c.r.to_json().dump());
+  w.add("params", c.params);
+  w.add("state", c.state);
+  w.add("momentum", c.net.velocity());
+  const auto d = c.data_rng.state(), g = c.net.generator().state();
   w.add("rng.data", std::vector<std::uint64_t>(d.begin(), d.end()));
   w.add("rng.network", std::vector<std::uint64_t>(g.begin(), g.end()));
-  w.add("progress.epoch_step", std::vector<std::int64_t>{p.epoch, p.step});
-  w.add("progress.wall_seconds", std::vector<double>{p.wall_seconds});
+  w.add("progress.epoch_step", std::vector<std::int64_t>{c.progress.epoch, c.progress.step});
+  w.add("progress.wall_seconds", std::vector<double>{c.progress.wall_seconds});
+  if (const auto& e = c.progress.in_epoch) {
+    w.add("progress.in_epoch", std::vector<std::int64_t>{e->steps_done, e->correct, e->seen});
+    w.add("progress.in_epoch_sums", std::vector<double>{e->loss_sum, e->seconds});
+    w.add("progress.in_epoch_order", e->order);
+  }
+  // The run's history, so that a resumed run restores exactly the metrics of the epochs it continues.
+  w.add_string("history", metrics_jsonl(c.history));
+  w.add_string("data", c.data.dump());
   // The table of tensors, so a checkpoint can be read without this build.
   std::string table;
-  for (const auto& e : net.tensors()) {
+  for (const auto& e : c.net.tensors()) {
     table += e.path + (e.is_state ? "\tstate\t" : "\tparam\t") + std::to_string(e.offset) + "\t" +
              std::to_string(e.info.count()) + "\n";
   }
@@ -140,10 +182,11 @@ std::array<std::uint64_t, 4> to_state(const std::vector<std::uint64_t>& v) {
 }  // namespace
 
 outcome run(const recipe& given, std::ostream& log, const session& sess) {
-  // ---- the recipe: as given, or as saved by the run being resumed ------------------------------
+  // ---- the recipe: as given, or as saved by the run being resumed; every value checked first ----
   recipe r = given;
   std::optional<train::checkpoint_reader> ck;
   if (sess.resume_dir) {
+    if (sess.overwrite) throw train_error("cnnzoo-train: --resume continues a run; --overwrite starts a new one. Choose one.", exit_bad_flags);
     const fs::path path = *sess.resume_dir / checkpoint_file;
     ck = train::checkpoint_reader::load(path);
     // The model named in the file's header is the one it was written for; the user's --model
@@ -152,13 +195,18 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       const zoo::entry* asked = zoo::find(given.model);
       ck->expect_model(asked ? asked->info.name : given.model);
     }
+    auto corrupt = [&](const std::string& why) {
+      return train::checkpoint_error("cnnzoo: checkpoint " + path.string() + " cannot be resumed: " + why);
+    };
     try {
       r = recipe::from_json(nlohmann::json::parse(ck->get_string("recipe")));
     } catch (const nlohmann::json::exception& e) {
-      throw train::checkpoint_error("cnnzoo: checkpoint " + path.string() + " is corrupt: its recipe cannot be read (" +
-                                    e.what() + ")");
+      throw corrupt(std::string("its recipe cannot be read (") + e.what() + ")");
     }
     ck->expect_model(r.model);
+    // A checkpoint is an input like any other: a crafted or damaged one with a valid checksum must
+    // not carry a NaN augmentation range or a wrapped epoch counter into the run.
+    if (const auto problems = recipe_problems(r); !problems.empty()) throw corrupt("its recipe has " + join_problems(problems));
     r.out_dir = sess.resume_dir->string();
     if (sess.epochs) r.epochs = *sess.epochs;
     if (sess.lr) r.lr = *sess.lr;
@@ -167,24 +215,87 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     if (sess.data_dir) r.data_dir = *sess.data_dir;
   }
   validate(r);
-  if (sess.stop_after_epochs < 0) throw train_error("cnnzoo-train: --stop-after-epochs must be >= 0", 2);
+  if (sess.stop_after_epochs < 0) throw train_error("cnnzoo-train: --stop-after-epochs must be >= 0", exit_bad_flags);
   const zoo::entry* entry = zoo::find(r.model);
   if (!entry) {
     std::string known;
     for (const auto* m : zoo::models()) known += " " + m->info.name;
-    throw train_error("cnnzoo-train: unknown model '" + r.model + "'; known:" + known, 2);
+    throw train_error("cnnzoo-train: unknown model '" + r.model + "'; known:" + known, exit_bad_flags);
   }
   r.model = entry->info.name;
 
-  // ---- data ----------------------------------------------------------------------------------------
+  // ---- the output directory: this run's alone ---------------------------------------------------
+  const run_directory dir(r.out_dir);
+  const fs::path out = dir.path();
+  const std::string earlier = ck ? std::string() : dir.earlier_run();
+  if (!earlier.empty() && !sess.overwrite)
+    throw train_error("cnnzoo-train: " + out.string() + " holds a run (" + earlier + "). Continue it with --resume " +
+                          out.string() + ", replace it with --overwrite, or choose another --out.",
+                      exit_out_dir_taken);
+  // Whether the files here are this run's to rewrite: the run resumed from, or an empty directory.
+  // A run that replaces another (--overwrite) owns them from its first checkpoint on.
+  bool dir_is_ours = earlier.empty();
+  if (!earlier.empty())
+    log << "cnnzoo-train: note: replacing the run in " << out.string() << " (" << earlier
+        << ") as this one saves its own; until then it stays as it is\n";
+
+  // ---- data: examined (sizes, kinds) before any of it is read ------------------------------------
   const fs::path data_dir = data::resolve_data_dir(r.data_dir.empty() ? std::nullopt : std::optional<std::string>(r.data_dir));
-  data::dataset train_set = data::load_train(data_dir);
+  const data::data_files files = data::examine(data_dir, sess.missing_batches);
+  if (!files.missing.empty()) {
+    std::string list;
+    for (const auto& m : files.missing) list += (list.empty() ? "" : ", ") + m;
+    log << "cnnzoo-train: note: training on " << files.train.size() << " of " << data::cifar10_train_batches
+        << " training files (" << list << " absent; --partial-data)\n";
+  }
+  const std::size_t n_files_train = files.train_images();
+  if (r.val_split > 0 && static_cast<std::size_t>(r.val_split) >= n_files_train)
+    throw train_error("cnnzoo-train: --val-split " + std::to_string(r.val_split) + " leaves no training images (" +
+                          std::to_string(n_files_train) + " in " + files.base.string() + ")",
+                      exit_bad_flags);
+  std::size_t n_train = n_files_train - static_cast<std::size_t>(r.val_split);
+  if (r.limit_train > 0) n_train = std::min(n_train, static_cast<std::size_t>(r.limit_train));
+  if (static_cast<std::size_t>(r.batch_size) > n_train) {
+    if (ck) throw train::checkpoint_error("cnnzoo: checkpoint " + ck->source() + " cannot be resumed: its batch of " +
+                                          std::to_string(r.batch_size) + " is larger than the training set");
+    log << "cnnzoo-train: note: the batch of " << r.batch_size << " is larger than the training set; using its "
+        << n_train << " images per step\n";
+    r.batch_size = static_cast<int>(n_train);
+  }
+  const zoo::runner_options ro = runner_options_for(r);
+  {
+    const memory_need need = estimate_memory(entry->info, files, ro.device == zoo::device_kind::cpu);
+    const std::optional<std::uint64_t> avail = sess.available_memory ? sess.available_memory : available_memory();
+    if (avail && need.total(r.batch_size) > *avail) {
+      const int fits = largest_batch_that_fits(need, *avail);
+      throw train_error("cnnzoo-train: this run needs about " + gibibytes(need.total(r.batch_size)) + " of memory (data " +
+                            gibibytes(need.data) + ", network " + gibibytes(need.network) + ", a batch of " +
+                            std::to_string(r.batch_size) + " " + gibibytes(need.per_image * static_cast<std::uint64_t>(r.batch_size)) +
+                            "), and " + gibibytes(*avail) + " is available. " +
+                            (fits > 0 ? "The largest batch that fits is " + std::to_string(fits) + " (--batch-size " +
+                                            std::to_string(fits) + ")."
+                                      : std::string("Not even the data and the network fit: use --limit-train, or a machine with more memory.")),
+                        exit_out_of_memory);
+    }
+  }
+
+  data::dataset train_set = data::load_train(data_dir, sess.missing_batches);
   std::optional<data::dataset> test_set = data::load_test(data_dir);
+  const nlohmann::json identity = data_identity(train_set, test_set);
+  if (ck && ck->has("data")) {
+    nlohmann::json saved;
+    try {
+      saved = nlohmann::json::parse(ck->get_string("data"));
+    } catch (const nlohmann::json::exception& e) {
+      throw train::checkpoint_error("cnnzoo: checkpoint " + ck->source() + " is corrupt: its data record cannot be read (" + e.what() + ")");
+    }
+    if (saved != identity && !sess.allow_other_data)
+      throw data::data_error("cnnzoo-train: " + data_dir.string() + " is not the data " + out.string() +
+                             " was trained on (checkpoint: " + saved.dump() + "; here: " + identity.dump() +
+                             "). Resume with the same data, or pass --allow-other-data to continue on this data anyway.");
+  }
   std::optional<data::dataset> val_set;
   if (r.val_split > 0) {
-    if (static_cast<std::size_t>(r.val_split) >= train_set.size())
-      throw train_error("cnnzoo-train: --val-split " + std::to_string(r.val_split) + " leaves no training images (" +
-                            std::to_string(train_set.size()) + " in " + data_dir.string() + ")", 2);
     auto [t, v] = data::split_validation(std::move(train_set), static_cast<std::size_t>(r.val_split));
     train_set = std::move(t);
     val_set = std::move(v);
@@ -195,73 +306,121 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   const data::channel_statistics stats = data::channel_stats(train_set);
 
   // ---- the network ---------------------------------------------------------------------------------
-  const zoo::runner_options ro = runner_options_for(r);
   std::unique_ptr<zoo::runner> net = entry->make(ro);
   configure(*net, r);
   if (!ck && !r.init_from.empty()) {
     // Parameters and BatchNorm statistics from the file; momentum starts at zero.
-    std::vector<float> p(net->params().size()), s(net->state().size());
-    io::read_weights(io::safetensors_reader(r.init_from), net->tensors(), p, s, r.model);
+    std::vector<float> p(net->params().size()), st(net->state().size());
+    io::read_weights(io::safetensors_reader(r.init_from), net->tensors(), p, st, r.model);
+    for (const auto* v : {&p, &st})
+      if (const std::size_t bad = count_non_finite(*v))
+        throw io::weights_error("cnnzoo: weights file " + r.init_from + " holds " + std::to_string(bad) +
+                                " NaN or infinite values; it cannot start a run");
     net->set_params(p);
-    net->set_state(s);
+    net->set_state(st);
     log << "cnnzoo-train: starting from the weights of " << r.init_from << "\n";
   }
 
   rng data_rng(r.seed ^ 0xDA7A5EEDull);
   saved_progress progress{};
+  std::vector<epoch_metrics> history;
+  const std::int64_t steps_per_epoch = static_cast<std::int64_t>((n_train + static_cast<std::size_t>(r.batch_size) - 1) /
+                                                                 static_cast<std::size_t>(r.batch_size));
   if (ck) {
+    auto corrupt = [&](const std::string& why) {
+      return train::checkpoint_error("cnnzoo: checkpoint " + ck->source() + " cannot be resumed: " + why);
+    };
     // Counts are checked against this build's model, so a file of another shape is refused as such
     // (checkpoint_error) rather than failing inside the network.
     const std::size_t n_params = net->params().size(), n_state = net->state().size();
-    net->set_params(ck->get<float>("params", n_params));
-    net->set_state(ck->get<float>("state", n_state));
-    net->set_velocity(ck->get<float>("momentum", n_params));
+    const auto params = ck->get<float>("params", n_params), state = ck->get<float>("state", n_state),
+               momentum = ck->get<float>("momentum", n_params);
+    for (const auto& [v, what] : {std::pair{&params, "parameters"}, {&state, "BatchNorm statistics"}, {&momentum, "momentum values"}})
+      if (const std::size_t bad = count_non_finite(*v))
+        throw corrupt(std::to_string(bad) + " of its " + std::to_string(v->size()) + " " + what + " are NaN or infinite");
+    net->set_params(params);
+    net->set_state(state);
+    net->set_velocity(momentum);
     data_rng.set_state(to_state(ck->get<std::uint64_t>("rng.data")));
     net->generator().set_state(to_state(ck->get<std::uint64_t>("rng.network")));
     const auto es = ck->get<std::int64_t>("progress.epoch_step", 2);
-    progress = {static_cast<int>(es[0]), es[1], ck->get<double>("progress.wall_seconds", 1)[0]};
-    if (progress.epoch < 0 || progress.step < 0)
-      throw train::checkpoint_error("cnnzoo: checkpoint " + ck->source() + " is corrupt: negative epoch or step");
+    const double wall = ck->get<double>("progress.wall_seconds", 1)[0];
+    // The saved recipe's epochs bound the epoch counter (the loop never passes them); steps are
+    // bounded by the epochs' steps. A crafted counter (2^32 + 1) cannot wrap into a small one.
+    const recipe saved = recipe::from_json(nlohmann::json::parse(ck->get_string("recipe")));
+    if (es[0] < 0 || es[0] > saved.epochs) throw corrupt("its epoch counter " + std::to_string(es[0]) + " is outside 0.." + std::to_string(saved.epochs));
+    if (es[1] < 0 || es[1] > (es[0] + 1) * steps_per_epoch)
+      throw corrupt("its step counter " + std::to_string(es[1]) + " does not fit " + std::to_string(es[0]) + " epochs of " +
+                    std::to_string(steps_per_epoch) + " steps");
+    if (!std::isfinite(wall) || wall < 0) throw corrupt("its wall time is not a finite number of seconds");
+    progress = {static_cast<int>(es[0]), es[1], wall, std::nullopt};
+    if (ck->has("progress.in_epoch")) {
+      const auto v = ck->get<std::int64_t>("progress.in_epoch", 3);
+      const auto sums = ck->get<double>("progress.in_epoch_sums", 2);
+      epoch_position e{v[0], ck->get<std::uint64_t>("progress.in_epoch_order", n_train), sums[0], sums[1], v[1], v[2]};
+      std::vector<bool> seen_index(n_train, false);
+      for (const std::uint64_t i : e.order) {
+        if (i >= n_train || seen_index[i]) throw corrupt("its epoch order is not a permutation of the training set");
+        seen_index[i] = true;
+      }
+      if (e.steps_done < 0 || e.steps_done > steps_per_epoch || e.correct < 0 || e.seen < 0 || e.correct > e.seen ||
+          !std::isfinite(e.loss_sum) || !std::isfinite(e.seconds))
+        throw corrupt("its position inside epoch " + std::to_string(progress.epoch + 1) + " is impossible");
+      progress.in_epoch = std::move(e);
+    }
+    if (ck->has("history")) history = parse_metrics(ck->get_string("history"), "history of " + ck->source(), progress.epoch);
+    else if (fs::exists(out / metrics_file)) history = read_metrics(out / metrics_file, progress.epoch);
   }
+  std::int64_t last_saved_step = progress.step;
   int last_saved_epoch = progress.epoch;
+  bool own_checkpoint = ck.has_value();
 
-  const std::size_t n_train = train_set.size();
-  const int batch = r.batch_size;
-  const std::int64_t steps_per_epoch = static_cast<std::int64_t>((n_train + static_cast<std::size_t>(batch) - 1) / static_cast<std::size_t>(batch));
   const train::schedule lr_at = schedule_for(r, steps_per_epoch);
   const data::augment_config aug = augmentation_for(r);
+  const int batch = r.batch_size;
 
-  // ---- output directory ------------------------------------------------------------------------------
-  const fs::path out = r.out_dir;
-  fs::create_directories(out);
-  // Whether out/checkpoint.bin belongs to this run (resumed from, or written by it): a fresh run
-  // in an old run's directory must not call that run's checkpoint its own "last good" one.
-  bool own_checkpoint = ck.has_value();
-  if (!ck && fs::exists(out / checkpoint_file))
-    log << "cnnzoo-train: note: " << out.string() << " holds an earlier run; starting a new one there (its "
-        << checkpoint_file << " is replaced after the first epoch; --resume " << out.string() << " would continue it)\n";
   if (r.device != "cuda" && net->device().rfind("cpu", 0) == 0 && r.precision != "fp32")
     log << "cnnzoo-train: note: the CPU trains in fp32 (the recipe's " << r.precision << " applies on CUDA)\n";
-  std::vector<epoch_metrics> history;
-  if (ck && fs::exists(out / metrics_file)) history = read_metrics(out / metrics_file, progress.epoch);
-  {  // Rewrite the metrics file up to the resumed epoch (lines of epochs after the checkpoint are
-     // re-done), through a temporary file so that a crash here cannot lose the earlier lines.
-    fs::path tmp = out / metrics_file;
-    tmp += ".tmp";
-    {
-      metrics_writer rewrite(tmp, false);
-      for (const auto& m : history) rewrite.write(m);
-    }
-    fs::rename(tmp, out / metrics_file);
-  }
-  metrics_writer metrics(out / metrics_file, true);
-
   log << "cnnzoo-train: " << r.model << " (" << entry->info.trainable << " trainable parameters) on "
       << net->device() << ", " << n_train << " training images"
       << (val_set ? ", " + std::to_string(val_set->size()) + " held out for validation" : std::string{})
       << (test_set ? ", " + std::to_string(test_set->size()) + " test images" : std::string{}) << ", batch " << batch
       << ", " << r.epochs << " epochs, schedule " << lr_at.name() << "\n";
-  if (ck) log << "cnnzoo-train: resuming " << out.string() << " after epoch " << progress.epoch << "\n";
+  if (ck)
+    log << "cnnzoo-train: resuming " << out.string() << " after epoch " << progress.epoch
+        << (progress.in_epoch ? " and " + std::to_string(progress.in_epoch->steps_done) + " steps of epoch " +
+                                    std::to_string(progress.epoch + 1)
+                              : std::string())
+        << "\n";
+
+  // The metrics and the plot show the history of the run they sit beside.
+  auto write_history = [&] {
+    write_metrics_file(out / metrics_file, history);
+    training_history h;
+    for (const auto& e : history) {
+      h.epoch.push_back(e.epoch);
+      h.train_loss.push_back(e.train_loss);
+      h.train_acc.push_back(e.train_acc);
+      h.val_loss.push_back(e.val_loss.value_or(NAN));
+      h.val_acc.push_back(e.val_acc.value_or(NAN));
+    }
+    write_training_curves(out / plot_file, h, val_set ? "validation" : "test");
+  };
+  // A resumed run's files restart from the checkpoint's history (epochs after it are re-done).
+  if (ck) write_history();
+
+  // A resumed run with nothing left to do leaves its files as they are.
+  if (ck && progress.epoch >= r.epochs && !progress.in_epoch && fs::exists(out / report_file)) {
+    log << "cnnzoo-train: " << out.string() << " has finished all " << r.epochs << " epochs; nothing to do (" << report_file
+        << " is unchanged; --epochs N continues it for longer)\n";
+    outcome o;
+    o.epochs_done = progress.epoch;
+    o.finished = true;
+    o.final_accuracy = history.empty() ? NAN : history.back().val_acc.value_or(NAN);
+    o.train_seconds = progress.wall_seconds;
+    o.out_dir = out;
+    return o;
+  }
 
   progress_reporter reporter(log, r.epochs, steps_per_epoch, batch);
   net->set_training_images(train_set.pixels, data::render_norm(stats));
@@ -273,8 +432,31 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
                                                 std::to_string(last_saved_epoch) + ")"
                                           : std::string("does not exist yet")) +
                           "; try a lower --lr, --clip-norm 5 or --warmup-epochs 5.",
-                      3);
+                      exit_non_finite);
   };
+  // Saves the checkpoint and the weights file (parameters and state checked finite first).
+  auto save = [&](const char* when) {
+    const std::vector<float> params = net->params(), state = net->state();
+    for (const auto* v : {&params, &state}) {
+      if (const std::size_t bad = count_non_finite(*v))
+        stop_non_finite(std::to_string(bad) + " of " + std::to_string(v->size()) + " " +
+                        (v == &params ? "parameters" : "BatchNorm statistics") + " became NaN or infinite " + when +
+                        " (learning rate " + number(net->optimizer().lr) + ")");
+    }
+    save_checkpoint(out / checkpoint_file, {r, *net, params, state, data_rng, progress, history, identity});
+    save_model(out / model_file, r, *net, params, state, stats, class_names);
+    if (!dir_is_ours) {
+      // The run this one replaces (--overwrite) had a report; it no longer describes this directory.
+      std::error_code ec;
+      fs::remove(out / report_file, ec);
+      dir_is_ours = true;
+    }
+    own_checkpoint = true;
+    last_saved_epoch = progress.epoch;
+    last_saved_step = progress.step;
+  };
+  auto stop_requested = [&] { return sess.stop_signal && sess.stop_signal->load() != 0; };
+
   const auto run_start = clock_type::now();
   const double wall_before = progress.wall_seconds;
   double images_seen = 0, train_step_seconds = 0;  // this invocation's training, evaluation excluded
@@ -283,30 +465,75 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   const bool budgeted = r.time_budget_minutes > 0;
   const double budget_seconds = 60 * r.time_budget_minutes;
   bool budget_spent = budgeted && wall_before >= budget_seconds;
+  auto wall_now = [&] { return wall_before + std::chrono::duration<double>(clock_type::now() - run_start).count(); };
 
   for (int epoch = first_epoch; epoch < last_epoch && !budget_spent; ++epoch) {
     const auto epoch_start = clock_type::now();
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    for (std::size_t i = n_train - 1; i > 0; --i) std::swap(order[i], order[data_rng.below(i + 1)]);
-    double loss_sum = 0;
+    std::int64_t first_step = 0;
+    double loss_sum = 0, seconds_before = 0;
     std::size_t correct = 0, seen = 0;
+    if (progress.in_epoch) {  // continuing the epoch a signal stopped
+      const epoch_position& e = *progress.in_epoch;
+      std::copy(e.order.begin(), e.order.end(), order.begin());
+      first_step = e.steps_done;
+      loss_sum = e.loss_sum;
+      seconds_before = e.seconds;
+      correct = static_cast<std::size_t>(e.correct);
+      seen = static_cast<std::size_t>(e.seen);
+      progress.in_epoch.reset();
+    } else {
+      std::iota(order.begin(), order.end(), std::size_t{0});
+      for (std::size_t i = n_train - 1; i > 0; --i) std::swap(order[i], order[data_rng.below(i + 1)]);
+    }
     reporter.begin_epoch(epoch + 1);
-    for (std::int64_t s = 0; s < steps_per_epoch; ++s) {
+    for (std::int64_t s = first_step;; ++s) {
+      // A signal: the step before has finished; save exactly here (the epoch's order and totals
+      // included) and stop. Checked after the last step too, before the epoch's evaluation.
+      if (stop_requested()) {
+        const ops::step_totals t = net->take_step_totals();
+        loss_sum += t.loss_sum;
+        correct += static_cast<std::size_t>(t.correct);
+        seen += static_cast<std::size_t>(t.images);
+        const int signo = sess.stop_signal->load();
+        const bool nothing_new = progress.step == last_saved_step;
+        if (!nothing_new) {
+          progress.wall_seconds = wall_now();
+          progress.in_epoch = epoch_position{s, std::vector<std::uint64_t>(order.begin(), order.end()), loss_sum,
+                                             seconds_before + std::chrono::duration<double>(clock_type::now() - epoch_start).count(),
+                                             static_cast<std::int64_t>(correct), static_cast<std::int64_t>(seen)};
+          save("before the stop");
+        }
+        reporter.interrupt();
+        log << "cnnzoo-train: stopped by signal " << signo << " in epoch " << epoch + 1 << " after step " << s << " of "
+            << steps_per_epoch << "; "
+            << (own_checkpoint ? (nothing_new ? "the checkpoint in " : "saved a checkpoint in ") + out.string() +
+                                     ". Continue with: cnnzoo-train --resume " + out.string()
+                               : std::string("nothing had been trained yet, so nothing was saved"))
+            << "\n";
+        outcome o;
+        o.epochs_done = progress.epoch;
+        o.final_accuracy = NAN;
+        o.train_seconds = wall_now();
+        o.out_dir = out;
+        o.stopped_by_signal = signo;
+        return o;
+      }
+      if (s == steps_per_epoch) break;
       const std::size_t first = static_cast<std::size_t>(s) * static_cast<std::size_t>(batch);
       const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(batch), n_train - first));
       const std::span<const std::size_t> idx(order.data() + first, static_cast<std::size_t>(n));
+      // With a time budget the schedule follows the wall clock (evaluation included, as a user's
+      // clock counts it) and the run ends when the budget is spent: within an epoch here (every
+      // epoch takes at least one step), or at an epoch's end below.
+      const double wall = wall_now();
+      if (budgeted && s > first_step && wall >= budget_seconds) {
+        budget_spent = true;
+        break;
+      }
       // The host draws each image's augmentation (the same numbers, in the same order, as the
       // whole-image host pipeline of the tests' oracle); the training device renders the pixels.
       const data::batch_plan plan = data::plan_batch(idx, train_set.labels, aug, classes,
                                                      static_cast<float>(r.label_smoothing), r.mixup_alpha, data_rng);
-      // With a time budget the schedule follows the wall clock (evaluation included, as a user's
-      // clock counts it) and the run ends when the budget is spent: within an epoch here (every
-      // epoch takes at least one step), or at an epoch's end below.
-      const double wall = wall_before + std::chrono::duration<double>(clock_type::now() - run_start).count();
-      if (budgeted && s > 0 && wall >= budget_seconds) {
-        budget_spent = true;
-        break;
-      }
       net->optimizer().lr = budgeted ? lr_at(budget_step(r, wall)) : lr_at(progress.step);
       net->queue_step(plan.recipes, plan.targets, plan.labels, progress.step);
       ++progress.step;
@@ -336,27 +563,29 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     // How the GPU ran the steps (graph replays, or why it could not capture them), once.
     if (epoch == first_epoch)
       if (const std::string st = net->step_status(); !st.empty()) log << "cnnzoo-train: steps: " << st;
-    const double epoch_secs = std::chrono::duration<double>(clock_type::now() - epoch_start).count();
+    const double epoch_secs = seconds_before + std::chrono::duration<double>(clock_type::now() - epoch_start).count();
     images_seen += static_cast<double>(seen);
     train_step_seconds += epoch_secs;
     // A finite loss does not prove finite weights: an overflowing update (a huge learning rate)
     // can leave inf/NaN that only the next step's loss would show. Such an epoch is neither
     // evaluated, logged nor saved, so the last good checkpoint stays the last one.
-    const std::vector<float> params = net->params(), state = net->state();
-    for (const auto* v : {&params, &state}) {
-      if (const std::size_t bad = count_non_finite(*v))
-        stop_non_finite(std::to_string(bad) + " of " + std::to_string(v->size()) + " " +
-                        (v == &params ? "parameters" : "BatchNorm statistics") + " became NaN or infinite in epoch " +
-                        std::to_string(epoch + 1) + " (learning rate " + number(net->optimizer().lr) +
-                        ", mean loss " + number(loss_sum / static_cast<double>(seen)) + ")");
+    {
+      const std::vector<float> params = net->params(), state = net->state();
+      for (const auto* v : {&params, &state}) {
+        if (const std::size_t bad = count_non_finite(*v))
+          stop_non_finite(std::to_string(bad) + " of " + std::to_string(v->size()) + " " +
+                          (v == &params ? "parameters" : "BatchNorm statistics") + " became NaN or infinite in epoch " +
+                          std::to_string(epoch + 1) + " (learning rate " + number(net->optimizer().lr) +
+                          ", mean loss " + number(loss_sum / static_cast<double>(std::max<std::size_t>(seen, 1))) + ")");
+      }
     }
 
     epoch_metrics m;
     m.epoch = epoch + 1;
     m.step = progress.step;
     m.lr = net->optimizer().lr;
-    m.train_loss = loss_sum / static_cast<double>(seen);
-    m.train_acc = static_cast<double>(correct) / static_cast<double>(seen);
+    m.train_loss = loss_sum / static_cast<double>(std::max<std::size_t>(seen, 1));
+    m.train_acc = static_cast<double>(correct) / static_cast<double>(std::max<std::size_t>(seen, 1));
     m.images_per_second = static_cast<double>(seen) / epoch_secs;
     const data::dataset* monitor = val_set ? &*val_set : test_set ? &*test_set : nullptr;
     if (monitor) {
@@ -365,10 +594,9 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       m.val_acc = e.accuracy;
     }
     progress.epoch = epoch + 1;
-    progress.wall_seconds = wall_before + std::chrono::duration<double>(clock_type::now() - run_start).count();
+    progress.wall_seconds = wall_now();
     m.wall_seconds = progress.wall_seconds;
     if (budgeted && progress.wall_seconds >= budget_seconds) budget_spent = true;
-    metrics.write(m);
     history.push_back(m);
     epoch_status st;
     st.epoch = m.epoch;
@@ -384,21 +612,10 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     st.epoch_seconds = epoch_secs;
     reporter.end_epoch(st);
 
-    if (progress.epoch % std::max(1, r.checkpoint_every) == 0 || progress.epoch == last_epoch || budget_spent) {
-      save_checkpoint(out / checkpoint_file, r, *net, params, state, data_rng, progress);
-      save_model(out / model_file, r, *net, params, state, stats, class_names);
-      own_checkpoint = true;
-      last_saved_epoch = progress.epoch;
-    }
-    training_history h;
-    for (const auto& e : history) {
-      h.epoch.push_back(e.epoch);
-      h.train_loss.push_back(e.train_loss);
-      h.train_acc.push_back(e.train_acc);
-      h.val_loss.push_back(e.val_loss.value_or(NAN));
-      h.val_acc.push_back(e.val_acc.value_or(NAN));
-    }
-    write_training_curves(out / plot_file, h, val_set ? "validation" : "test");
+    // The checkpoint first (it carries the history), then the files that show it: a crash between
+    // the two leaves a checkpoint whose resume rewrites them.
+    if (progress.epoch % r.checkpoint_every == 0 || progress.epoch == last_epoch || budget_spent) save("in this epoch");
+    if (dir_is_ours) write_history();
   }
 
   if (progress.epoch < r.epochs && !budget_spent) {
@@ -416,7 +633,8 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   }
 
   // ---- the final report --------------------------------------------------------------------------------
-  // A run resumed with no epoch left (or saved before weight files existed) still leaves its weights.
+  // A run resumed with no epoch left (killed before its report, or saved before weight files
+  // existed) still leaves its weights.
   if (!fs::exists(out / model_file)) save_model(out / model_file, r, *net, net->params(), net->state(), stats, class_names);
   const data::dataset* final_set = test_set ? &*test_set : val_set ? &*val_set : &train_set;
   const evaluation e = evaluate(*net, *final_set, stats);
@@ -441,7 +659,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       << progress.epoch << " epochs, " << report.train_seconds << " s; wrote " << (out / report_file).string()
       << ", " << (out / metrics_file).string() << ", " << (out / plot_file).string() << ", "
       << (out / checkpoint_file).string() << ", " << (out / model_file).string() << "\n";
-  return {progress.epoch, true, e.accuracy, report.train_seconds, report.images_per_second, out};
+  return {progress.epoch, true, e.accuracy, report.train_seconds, report.images_per_second, out, 0};
 }
 
 }  // namespace cnnzoo::trainer

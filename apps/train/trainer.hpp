@@ -1,6 +1,8 @@
 #pragma once
 // The training loop behind cnnzoo-train: data, augmentation, steps, evaluation, metrics, plots,
 // checkpoints and resume. A library so that tests can run it in-process on generated data.
+#include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <ostream>
@@ -15,7 +17,8 @@
 
 namespace cnnzoo::trainer {
 
-// A run that cannot continue: bad flags, NaN loss. Carries the exit code to use.
+// A run that cannot continue: bad flags, NaN loss, a busy output directory, too little memory.
+// Carries the exit code to use (exit_codes.hpp).
 class train_error : public cnnzoo::error {
 public:
   train_error(const std::string& what, int exit_code) : cnnzoo::error(what), code(exit_code) {}
@@ -29,6 +32,7 @@ struct outcome {
   double train_seconds = 0;
   double images_per_second = 0;
   std::filesystem::path out_dir;
+  int stopped_by_signal = 0;      // the signal that stopped the run (a checkpoint was saved), else 0
 };
 
 // How this invocation runs: from scratch, or continuing a saved run; what it may change of a
@@ -47,11 +51,26 @@ struct session {
   // > 0: stop after this many epochs of this invocation, with a checkpoint to resume from, as if
   // the job had been cut off (time-limited jobs; resume tests). No report is written then.
   int stop_after_epochs = 0;
+  // A fresh run in a directory that holds a run (checkpoint, metrics, report) is refused unless
+  // this is set; then the earlier run's files are replaced as the new run saves its own, never
+  // before (a run killed before its first checkpoint leaves the earlier run whole).
+  bool overwrite = false;
+  // Train on data_batch_1..k when later training files are absent (else a partial copy is refused).
+  data::missing_batches missing_batches = data::missing_batches::refuse;
+  // Resume even though the data differs from the data the checkpoint was trained on.
+  bool allow_other_data = false;
+  // Set (to the signal's number) by a signal handler: the run finishes its current step, saves a
+  // checkpoint that --resume continues exactly (mid-epoch included), and returns.
+  const std::atomic<int>* stop_signal = nullptr;
+  // Tests: the host memory to assume free instead of asking the system.
+  std::optional<std::uint64_t> available_memory;
 };
 
 // Trains from scratch with recipe r, or continues a saved run (see `session`). Progress goes to
-// `log`. Throws train_error (bad flags: 2, non-finite loss or weights: 3), data::data_error (bad
-// data) and train::checkpoint_error (a checkpoint of another model, truncated or corrupt).
+// `log`. Throws train_error (with its exit code: bad flags, non-finite loss or weights, busy output
+// directory, not enough memory), data::data_error (bad data), train::checkpoint_error (a checkpoint
+// that cannot be resumed), io::weights_error (--init-from) and write_error (an output that cannot
+// be written). Nothing is loaded before every flag has been checked.
 outcome run(const recipe& r, std::ostream& log, const session& s = {});
 
 // Inference mode over a whole split, normalised with the training split's statistics.

@@ -113,7 +113,7 @@ TEST_CASE("cnnzoo-train refuses bad data with exit code 4 and the path", "[apps]
   SECTION("bad label") {
     data::dataset set = test::learnable_set(20, 3);
     set.labels[19] = 255;
-    fs::create_directories(tmp / "data");
+    test::write_learnable_data(tmp / "data", 20, 0);
     data::write_batch_file(tmp / "data" / "data_batch_1.bin", set, 0, set.size());
     const auto r = train_on(tmp / "data");
     INFO(r.err);

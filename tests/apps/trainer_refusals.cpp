@@ -155,7 +155,7 @@ TEST_CASE("bad data is refused with the path and what is wrong", "[apps][trainer
   SECTION("bad label") {
     data::dataset set = test::learnable_set(20, 3);
     set.labels[7] = 12;
-    fs::create_directories(tmp / "data");
+    test::write_learnable_data(tmp / "data", 20, 0);
     data::write_batch_file(tmp / "data" / "data_batch_1.bin", set, 0, set.size());
     const std::string what = data_refusal(tmp / "data", tmp / "run");
     INFO(what);

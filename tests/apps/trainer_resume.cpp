@@ -36,27 +36,6 @@ trainer::recipe busy_recipe(const fs::path& data, const fs::path& out) {
   return r;
 }
 
-// Sections whose bytes must agree between two runs that trained the same way. The recipe holds the
-// output directory and the progress section the wall time, so those two are compared apart.
-void require_same_training_state(const fs::path& a, const fs::path& b) {
-  const auto ca = train::checkpoint_reader::load(a), cb = train::checkpoint_reader::load(b);
-  CHECK(ca.model() == cb.model());
-  for (const char* f32 : {"params", "state", "momentum"}) {
-    INFO("section " << f32);
-    const auto va = ca.get<float>(f32), vb = cb.get<float>(f32);
-    REQUIRE(va.size() == vb.size());
-    CHECK(std::memcmp(va.data(), vb.data(), va.size() * sizeof(float)) == 0);
-  }
-  CHECK(ca.get<std::uint64_t>("rng.data") == cb.get<std::uint64_t>("rng.data"));
-  CHECK(ca.get<std::uint64_t>("rng.network") == cb.get<std::uint64_t>("rng.network"));
-  CHECK(ca.get<std::int64_t>("progress.epoch_step") == cb.get<std::int64_t>("progress.epoch_step"));
-  CHECK(ca.get_string("tensors") == cb.get_string("tensors"));
-  auto ra = nlohmann::json::parse(ca.get_string("recipe")), rb = nlohmann::json::parse(cb.get_string("recipe"));
-  ra.erase("out_dir");
-  rb.erase("out_dir");
-  CHECK(ra == rb);
-}
-
 std::vector<double> column(const fs::path& metrics, const char* key) {
   std::vector<double> v;
   for (const auto& line : test::read_jsonl(metrics)) v.push_back(line.at(key).get<double>());
@@ -99,7 +78,7 @@ TEST_CASE("a resumed run equals the uninterrupted run bit for bit", "[apps][trai
   CHECK(resumed.epochs_done == 2);
   CHECK(log.str().find("resuming") != std::string::npos);
 
-  require_same_training_state(tmp / "whole" / "checkpoint.bin", tmp / "cut" / "checkpoint.bin");
+  test::require_same_training_state(tmp / "whole" / "checkpoint.bin", tmp / "cut" / "checkpoint.bin");
   // The metrics file continues across the resume: both epochs, with the same losses and accuracies.
   for (const char* key : {"epoch", "step", "lr", "train_loss", "train_acc", "val_loss", "val_acc"}) {
     INFO(key);
@@ -119,7 +98,7 @@ TEST_CASE("training is deterministic for a seed on the CPU", "[apps][trainer][re
   std::ostringstream log;
   trainer::run(busy_recipe(tmp / "data", tmp / "a"), log);
   trainer::run(busy_recipe(tmp / "data", tmp / "b"), log);
-  require_same_training_state(tmp / "a" / "checkpoint.bin", tmp / "b" / "checkpoint.bin");
+  test::require_same_training_state(tmp / "a" / "checkpoint.bin", tmp / "b" / "checkpoint.bin");
 
   trainer::recipe other = busy_recipe(tmp / "data", tmp / "c");
   other.seed += 1;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -34,11 +35,17 @@ namespace fs = std::filesystem;
 // cnnzoo-train): it makes resume, NaN and refusal runs take a fraction of a second.
 inline constexpr const char* tiny_model = "TestTinyNet";
 
-// DIR/data_batch_1.bin (n_train images), DIR/test_batch.bin (n_test), DIR/batches.meta.txt.
+// DIR/data_batch_1.bin .. data_batch_5.bin (n_train >= 5 images between them, in order),
+// DIR/test_batch.bin (n_test), DIR/batches.meta.txt: a whole CIFAR-10 directory, only smaller.
 inline void write_learnable_data(const fs::path& dir, std::size_t n_train, std::size_t n_test) {
   const data::dataset train = learnable_set(n_train, 1), test = learnable_set(n_test, 2);
   fs::create_directories(dir);
-  data::write_batch_file(dir / data::train_batch_name(1), train, 0, train.size());
+  const std::size_t files = data::cifar10_train_batches, per_file = n_train / files;
+  REQUIRE(per_file > 0);
+  for (std::size_t b = 0; b < files; ++b) {
+    const std::size_t first = b * per_file, count = b + 1 == files ? n_train - first : per_file;
+    data::write_batch_file(dir / data::train_batch_name(static_cast<int>(b) + 1), train, first, count);
+  }
   if (n_test) data::write_batch_file(dir / data::test_batch_name, test, 0, test.size());
   data::write_meta_file(dir);
 }
@@ -114,6 +121,27 @@ inline std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) out.push_back(nlohmann::json::parse(line));
   return out;
+}
+
+// Sections whose bytes must agree between two runs that trained the same way. The recipe holds the
+// output directory and the progress section the wall time, so those two are compared apart.
+inline void require_same_training_state(const fs::path& a, const fs::path& b) {
+  const auto ca = train::checkpoint_reader::load(a), cb = train::checkpoint_reader::load(b);
+  CHECK(ca.model() == cb.model());
+  for (const char* f32 : {"params", "state", "momentum"}) {
+    INFO("section " << f32);
+    const auto va = ca.get<float>(f32), vb = cb.get<float>(f32);
+    REQUIRE(va.size() == vb.size());
+    CHECK(std::memcmp(va.data(), vb.data(), va.size() * sizeof(float)) == 0);
+  }
+  CHECK(ca.get<std::uint64_t>("rng.data") == cb.get<std::uint64_t>("rng.data"));
+  CHECK(ca.get<std::uint64_t>("rng.network") == cb.get<std::uint64_t>("rng.network"));
+  CHECK(ca.get<std::int64_t>("progress.epoch_step") == cb.get<std::int64_t>("progress.epoch_step"));
+  CHECK(ca.get_string("tensors") == cb.get_string("tensors"));
+  auto ra = nlohmann::json::parse(ca.get_string("recipe")), rb = nlohmann::json::parse(cb.get_string("recipe"));
+  ra.erase("out_dir");
+  rb.erase("out_dir");
+  CHECK(ra == rb);
 }
 
 // Runs `command` through the shell with stdout and stderr captured in files under `dir`.

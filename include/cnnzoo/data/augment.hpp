@@ -224,10 +224,18 @@ struct affine_draw {
   bool flip = false;
 };
 
+// The ranges a transform can be drawn from. Beyond them (or NaN/inf) the map's coordinates stop
+// being finite numbers, and the renderer would turn them into indices: refused here, for every caller.
+inline constexpr double max_rotation_degrees = 180, max_shift_fraction = 1, max_shear_degrees = 80,
+                        max_zoom_range = 0.9;
+
 inline void check_affine_params(const affine_params& p) {
-  if (p.rotation_range < 0 || p.width_shift_range < 0 || p.height_shift_range < 0 || p.shear_range < 0 ||
-      p.zoom_range < 0 || p.zoom_range >= 1)
-    throw augment_error("cnnzoo: random_affine: ranges must be >= 0 and zoom_range < 1 (rotation " +
+  auto within = [](double v, double hi) { return std::isfinite(v) && v >= 0 && v <= hi; };
+  if (!within(p.rotation_range, max_rotation_degrees) || !within(p.width_shift_range, max_shift_fraction) ||
+      !within(p.height_shift_range, max_shift_fraction) || !within(p.shear_range, max_shear_degrees) ||
+      !within(p.zoom_range, max_zoom_range))
+    throw augment_error("cnnzoo: random_affine: ranges must be finite, rotation in [0, 180] degrees, shifts in [0, 1], "
+                        "shear in [0, 80] degrees, zoom in [0, 0.9] (got rotation " +
                         std::to_string(p.rotation_range) + ", shifts " + std::to_string(p.width_shift_range) + "/" +
                         std::to_string(p.height_shift_range) + ", shear " + std::to_string(p.shear_range) +
                         ", zoom " + std::to_string(p.zoom_range) + ")");

@@ -7,7 +7,9 @@
 //
 //   data::batch_plan plan = data::plan_batch(indices, labels_of_set, cfg, mixup_alpha, eps, rng);
 //   policy.render_batch(plan.recipes..., device_pixels, norm, input);   // see zoo runners
+#include <algorithm>
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -50,10 +52,16 @@ inline batch_plan plan_batch(std::span<const std::size_t> indices, std::span<con
                              const augment_config& cfg, int classes, float label_smoothing, double mixup_alpha, rng& g,
                              batch_shape shape = {}) {
   const std::size_t n = indices.size();
-  if (cfg.crop_padding < 0)
-    throw augment_error("cnnzoo: random_crop: padding must be >= 0, got " + std::to_string(cfg.crop_padding));
-  if (cfg.cutout_size < 0)
-    throw augment_error("cnnzoo: cutout: the box size must be >= 0, got " + std::to_string(cfg.cutout_size));
+  if (cfg.crop_padding < 0 || cfg.crop_padding > shape.h || cfg.crop_padding > shape.w)
+    throw augment_error("cnnzoo: random_crop: padding must be in [0, " + std::to_string(std::min(shape.h, shape.w)) +
+                        "], got " + std::to_string(cfg.crop_padding));
+  if (cfg.cutout_size < 0 || cfg.cutout_size > std::max(shape.h, shape.w))
+    throw augment_error("cnnzoo: cutout: the box size must be in [0, " + std::to_string(std::max(shape.h, shape.w)) +
+                        "], got " + std::to_string(cfg.cutout_size));
+  if (!(std::isfinite(mixup_alpha) && mixup_alpha >= 0))
+    throw augment_error("cnnzoo: mixup: alpha must be a finite number >= 0, got " + std::to_string(mixup_alpha));
+  if (!(label_smoothing >= 0 && label_smoothing < 1))
+    throw augment_error("cnnzoo: label smoothing must be in [0, 1), got " + std::to_string(label_smoothing));
   check_affine_params(cfg.affine);
   batch_plan p;
   p.recipes.resize(n);

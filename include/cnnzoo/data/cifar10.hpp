@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <cerrno>
 #include <fstream>
@@ -345,6 +346,28 @@ inline std::vector<std::string> load_class_names(const std::filesystem::path& di
   if (!detail::data_file_present(path)) return {fallback.begin(), fallback.end()};
   const auto bytes = read_regular_file<data_error>(path, "CIFAR-10 class-name file", max_meta_file_bytes);
   return parse_class_names(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+// A 64-bit fingerprint of a set's labels and pixels (FNV-1a over 8-byte words, then a final mix):
+// a checkpoint records its training data's, so that a run is not resumed on other data unnoticed.
+inline std::uint64_t fingerprint(const dataset& set) {
+  std::uint64_t h = 0xcbf29ce484222325ull ^ set.size();
+  auto absorb = [&h](const std::vector<std::uint8_t>& bytes) {
+    std::size_t i = 0;
+    for (; i + 8 <= bytes.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, bytes.data() + i, 8);
+      h = (h ^ w) * 0x100000001b3ull;
+    }
+    for (; i < bytes.size(); ++i) h = (h ^ bytes[i]) * 0x100000001b3ull;
+    h ^= h >> 29;
+  };
+  absorb(set.labels);
+  absorb(set.pixels);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
 }
 
 // Holds out the LAST n records as validation: deterministic, and with the official (already

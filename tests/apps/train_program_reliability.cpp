@@ -1,0 +1,209 @@
+// cnnzoo-train as a process, treated carelessly and with hostile intent: every bad flag exits 2 before
+// anything loads, naming the flag, the value and its range; SIGTERM stops a run cleanly with a
+// checkpoint and exit code 9, and the resumed run equals the uninterrupted one; SIGKILL at random
+// moments, many times over, each followed by --resume, ends bit-identical to an uninterrupted run.
+// The kill tests run cnnzoo-test-train, which is cnnzoo-train with the tiny test network.
+#include <chrono>
+#include <csignal>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <cnnzoo/train/checkpoint.hpp>
+
+#include "support/temp_dir.hpp"
+#include "trainer_support.hpp"
+
+using namespace cnnzoo;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string program = CNNZOO_TRAIN_EXE;
+const std::string test_program = CNNZOO_TEST_TRAIN_EXE;
+
+std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
+
+// A trainer process with stdout and stderr in files; killed, signalled or waited for.
+class process {
+public:
+  process(const std::vector<std::string>& args, const fs::path& log_dir) {
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      const int out = ::open((log_dir / "stdout.txt").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      const int err = ::open((log_dir / "stderr.txt").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      std::vector<char*> argv;
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  void signal(int s) const { ::kill(pid_, s); }
+  // The exit code, or 128 + the signal that ended it.
+  int wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+private:
+  pid_t pid_ = -1;
+};
+
+std::vector<std::string> tiny_run(const fs::path& data, const fs::path& out, int epochs) {
+  return {test_program, "--model", test::tiny_model, "--data", data.string(), "--out", out.string(), "--device", "cpu",
+          "--threads", "1", "--epochs", std::to_string(epochs), "--batch-size", "16", "--lr", "0.05", "--seed", "3",
+          "--rotation", "10", "--mixup-alpha", "0.2", "--cutout", "8"};
+}
+
+}  // namespace
+
+TEST_CASE("every bad flag exits 2 before anything loads, naming the flag, the value and the range", "[apps][program][reliability]") {
+  test::temp_dir tmp("cnnzoo-train-flags");
+  // No data: a refusal that mentioned the data directory would mean the flags were checked late.
+  const std::string base = "'" + program + "' --model ResNet18 --device cpu --data " + quoted(tmp / "no-data") +
+                           " --out " + quoted(tmp / "run") + " ";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"--rotation nan", "outside [0, 180]"},      {"--shear inf", "outside [0, 80]"},
+      {"--zoom 1e308", "outside [0, 0.9]"},        {"--shift -1", "outside [0, 1]"},
+      {"--threads 100000", "--threads"},           {"--seed -1", "not a whole number"},
+      {"--limit-train 0", "outside [1, "},         {"--limit-train -5", "outside [1, "},
+      {"--checkpoint-every 0", "outside [1, "},    {"--epochs abc", "not a number"},
+      {"--momentum nan", "outside [0, 1)"},        {"--weight-decay nan", "outside [0, 1]"},
+      {"--mixup-alpha inf", "outside [0, 100]"},   {"--warmup-epochs 1e300", "--warmup-epochs"},
+      {"--clip-norm nan", "outside [0, 1000000]"}, {"--batch-size 1000000000", "outside [1, 65536]"},
+      {"--lr 0", "outside (0, 100]"},              {"--epochs 2.5", "a whole number"},
+      {"--no-such-flag", "no-such-flag"},          {"--schedule sometimes", "sometimes"},
+      {"--warmup-epochs 50 --epochs 10", "longer than the run"},
+      {"--allow-other-data", "only applies to --resume"},
+  };
+  for (const auto& [flags, expected] : cases) {
+    const auto r = test::run_command(base + flags, tmp.path());
+    INFO(flags << "\n" << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains(expected));
+    CHECK_THAT(r.err, !Contains("no-data"));
+  }
+  CHECK_FALSE(fs::exists(tmp / "run"));
+  // The ranges are in --help.
+  const auto help = test::run_command("'" + program + "' --help", tmp.path());
+  CHECK_THAT(help.out, Contains("[0, 180]") && Contains("[1, 65536]") && Contains("Exit codes") && Contains("9 stopped by"));
+}
+
+TEST_CASE("--resume DIR --out DIR/ names one directory, not two", "[apps][program][reliability]") {
+  test::temp_dir tmp("cnnzoo-train-same");
+  test::write_learnable_data(tmp / "data", 40, 10);
+  auto r = test::run_command("'" + test_program + "' --model " + test::tiny_model + " --device cpu --threads 1 --epochs 2 " +
+                             "--stop-after-epochs 1 --data " + quoted(tmp / "data") + " --out " + quoted(tmp / "run"), tmp.path());
+  REQUIRE(r.exit_code == 0);
+  r = test::run_command("'" + test_program + "' --resume " + quoted(tmp / "run") + " --out " + quoted(tmp / "run/") +
+                            " --data " + quoted(tmp / "data"), tmp.path());
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(fs::exists(tmp / "run" / "report.json"));
+}
+
+TEST_CASE("SIGTERM, SIGINT and SIGHUP stop a run with a checkpoint that resumes exactly; a second signal stops at once",
+          "[apps][program][reliability]") {
+  test::temp_dir tmp("cnnzoo-train-signal");
+  test::write_learnable_data(tmp / "data", 2000, 20);
+  const int epochs = 3;
+  {
+    process whole(tiny_run(tmp / "data", tmp / "whole", epochs), tmp.path());
+    REQUIRE(whole.wait() == 0);
+  }
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    const fs::path out = tmp / ("cut-" + std::to_string(sig));
+    fs::create_directories(out);
+    process p(tiny_run(tmp / "data", out, epochs), out);
+    // Once the first checkpoint exists the run is well into training.
+    for (int i = 0; i < 3000 && !fs::exists(out / "checkpoint.bin"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    p.signal(sig);
+    const int code = p.wait();
+    const std::string said = test::read_text(out / "stdout.txt") + test::read_text(out / "stderr.txt");
+    INFO("signal " << sig << "\n" << said);
+    if (code == 0) continue;  // the run ended before the signal arrived
+    CHECK(code == 9);
+    CHECK_THAT(said, Contains("stopped by signal") && Contains("--resume " + out.string()));
+    process resumed({test_program, "--resume", out.string(), "--data", (tmp / "data").string()}, out);
+    REQUIRE(resumed.wait() == 0);
+    test::require_same_training_state(tmp / "whole" / "checkpoint.bin", out / "checkpoint.bin");
+  }
+  // Two signals: the process ends by the second one's default action, the last checkpoint intact.
+  const fs::path out = tmp / "twice";
+  fs::create_directories(out);
+  process p(tiny_run(tmp / "data", out, 50), out);
+  for (int i = 0; i < 3000 && !fs::exists(out / "checkpoint.bin"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  p.signal(SIGTERM);
+  p.signal(SIGTERM);
+  const int code = p.wait();
+  CHECK((code == 128 + SIGTERM || code == 9));
+  CHECK_NOTHROW(train::checkpoint_reader::load(out / "checkpoint.bin"));
+}
+
+TEST_CASE("SIGKILL at random moments, each followed by --resume, ends bit-identical to an uninterrupted run",
+          "[apps][program][reliability][kill]") {
+  test::temp_dir tmp("cnnzoo-train-kill");
+  test::write_learnable_data(tmp / "data", 1000, 20);
+  const int epochs = 10;
+  const auto start = std::chrono::steady_clock::now();
+  {
+    process whole(tiny_run(tmp / "data", tmp / "whole", epochs), tmp.path());
+    REQUIRE(whole.wait() == 0);
+  }
+  const double whole_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  // Kills at any moment of a process's life (start-up, steps, evaluation, saves), up to a little
+  // over one epoch in, from a fixed seed: most processes die, some live to save an epoch.
+  std::mt19937 gen(2026);
+  std::uniform_real_distribution<double> when(0.0, 1.2 * whole_ms / epochs);
+  const fs::path out = tmp / "killed";
+  fs::create_directories(out);
+  int kills = 0, attempts = 0;
+  bool finished = false;
+  std::set<std::int64_t> resumed_after;  // the epochs the processes resumed from
+  while (!finished && attempts < 400) {
+    ++attempts;
+    if (fs::exists(out / "checkpoint.bin"))
+      resumed_after.insert(train::checkpoint_reader::load(out / "checkpoint.bin").get<std::int64_t>("progress.epoch_step")[0]);
+    std::vector<std::string> args = fs::exists(out / "checkpoint.bin")
+                                        ? std::vector<std::string>{test_program, "--resume", out.string(), "--data",
+                                                                   (tmp / "data").string()}
+                                        : tiny_run(tmp / "data", out, epochs);
+    if (!fs::exists(out / "checkpoint.bin") && attempts > 1) args.push_back("--overwrite");
+    process p(args, out);
+    const bool kill_this_one = kills < 40;
+    if (kill_this_one) {
+      std::this_thread::sleep_for(std::chrono::microseconds(static_cast<long>(when(gen) * 1000)));
+      p.signal(SIGKILL);
+    }
+    const int code = p.wait();
+    if (code == 128 + SIGKILL) {
+      ++kills;
+      continue;
+    }
+    INFO(test::read_text(out / "stderr.txt"));
+    REQUIRE(code == 0);
+    finished = fs::exists(out / "report.json") &&
+               train::checkpoint_reader::load(out / "checkpoint.bin").get<std::int64_t>("progress.epoch_step")[0] == epochs;
+  }
+  INFO("kills " << kills << ", processes " << attempts << ", resumed from " << resumed_after.size()
+                 << " different epochs, uninterrupted run " << whole_ms << " ms");
+  REQUIRE(finished);
+  CHECK(kills >= 30);
+  CHECK(resumed_after.size() >= 3);  // the killed processes made progress, and their checkpoints were resumed
+  test::require_same_training_state(tmp / "whole" / "checkpoint.bin", out / "checkpoint.bin");
+  CHECK(test::read_jsonl(out / "metrics.jsonl").size() == static_cast<std::size_t>(epochs));
+  WARN("SIGKILL cycles survived: " << kills << " kills over " << attempts << " processes, resumed from "
+                                    << resumed_after.size() << " different epochs");
+}
