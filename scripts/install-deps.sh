@@ -5,6 +5,7 @@
 # For the parity and ONNX checks (CTest labels parity and onnx; they skip without these): PyTorch
 # (python3-torch), the onnx package (python3-onnx), Node.js and ONNX Runtime's Node package,
 # installed into .deps/node_modules without its install script (which only fetches GPU parts).
+# For the sanitizer and fuzz runs (scripts/sanitize.sh): clang, whose libFuzzer runtime Debian ships with it.
 # CNNZOO_DEPS=build installs only what building and training need (scripts/quickstart.sh).
 set -euo pipefail
 sudo=""
@@ -19,6 +20,8 @@ if [ "${CNNZOO_DEPS:-all}" = build ]; then
   exit 0
 fi
 $sudo apt-get install -y -qq --no-install-recommends python3-numpy python3-torch python3-onnx >/dev/null
+# For scripts/sanitize.sh: clang and its libFuzzer runtime (the fuzz targets of tests/fuzz).
+$sudo apt-get install -y -qq --no-install-recommends clang >/dev/null
 # Node.js from Debian where none is installed (a NodeSource node already brings its own npm).
 command -v node >/dev/null || $sudo apt-get install -y -qq --no-install-recommends nodejs >/dev/null
 command -v npm >/dev/null || $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null

@@ -1,4 +1,5 @@
 #include "predict.hpp"
+#include "image_file.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,32 +12,7 @@
 #include <cnnzoo/data/image.hpp>
 #include <cnnzoo/io/weights.hpp>
 
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_FAILURE_USERMSG
-#include <stb/stb_image.h>
-
 namespace cnnzoo::predict {
-
-namespace {
-
-// The image's bytes as a CIFAR-10 input, or an error that names the file.
-std::vector<std::uint8_t> read_image(const std::string& file, std::string& error) {
-  int w = 0, h = 0, channels = 0;
-  stbi_uc* rgb = stbi_load(file.c_str(), &w, &h, &channels, 3);
-  if (!rgb) {
-    std::error_code ec;
-    error = !std::filesystem::exists(file, ec)          ? "no such file"
-            : std::filesystem::is_directory(file, ec)   ? "a directory, not an image"
-                                                        : std::string("not a readable image (") + stbi_failure_reason() + ")";
-    return {};
-  }
-  std::vector<std::uint8_t> planes =
-      data::rgb_to_planes(std::span<const std::uint8_t>(rgb, static_cast<std::size_t>(w) * h * 3), w, h);
-  stbi_image_free(rgb);
-  return planes;
-}
-
-}  // namespace
 
 classifier load_classifier(const std::string& model, const std::filesystem::path& weights, int batch, int threads) {
   const io::safetensors_reader reader(weights);
@@ -73,7 +49,7 @@ std::vector<prediction> classify(classifier& c, const std::vector<std::string>& 
   const std::size_t image = static_cast<std::size_t>(data::cifar10_image_bytes);
   for (std::size_t i = 0; i < files.size(); ++i) {
     out[i].file = files[i];
-    const auto planes = read_image(files[i], out[i].error);
+    const auto planes = read_image_file(files[i], out[i].error);
     if (!out[i].error.empty()) continue;
     readable.push_back(i);
     inputs.resize(inputs.size() + image);

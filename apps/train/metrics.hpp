@@ -19,6 +19,8 @@
 #include <cnnzoo/core/error.hpp>
 #include <cnnzoo/core/files.hpp>
 
+#include "json_fields.hpp"
+
 namespace cnnzoo::trainer {
 
 // A metrics file that cannot be read or used. (Files that cannot be written throw
@@ -125,17 +127,26 @@ inline nlohmann::json to_json(const epoch_metrics& m) {
   return j;
 }
 
+// One line back; json_field_error (json_fields.hpp) for a field of the wrong kind or range.
 inline epoch_metrics epoch_metrics_from_json(const nlohmann::json& j) {
+  auto need = [&](const char* name) -> const nlohmann::json& {
+    if (!j.is_object() || !j.contains(name)) throw json_field_error(std::string("no field '") + name + "'");
+    return j.at(name);
+  };
+  auto number = [&](const char* name) {  // null: a value that was not finite
+    const auto& v = need(name);
+    return v.is_null() ? std::nan("") : json_value<double>(v, name);
+  };
   epoch_metrics m;
-  m.epoch = j.at("epoch").get<int>();
-  m.step = j.at("step").get<std::int64_t>();
-  m.lr = j.at("lr").get<double>();
-  m.train_loss = j.at("train_loss").is_null() ? std::nan("") : j.at("train_loss").get<double>();
-  m.train_acc = j.at("train_acc").get<double>();
-  if (j.contains("val_loss") && !j["val_loss"].is_null()) m.val_loss = j["val_loss"].get<double>();
-  if (j.contains("val_acc") && !j["val_acc"].is_null()) m.val_acc = j["val_acc"].get<double>();
-  m.images_per_second = j.at("images_per_second").get<double>();
-  m.wall_seconds = j.at("wall_seconds").get<double>();
+  m.epoch = json_value<int>(need("epoch"), "epoch");
+  m.step = json_value<std::int64_t>(need("step"), "step");
+  m.lr = number("lr");
+  m.train_loss = number("train_loss");
+  m.train_acc = number("train_acc");
+  if (j.contains("val_loss") && !j["val_loss"].is_null()) m.val_loss = json_value<double>(j["val_loss"], "val_loss");
+  if (j.contains("val_acc") && !j["val_acc"].is_null()) m.val_acc = json_value<double>(j["val_acc"], "val_acc");
+  m.images_per_second = number("images_per_second");
+  m.wall_seconds = number("wall_seconds");
   return m;
 }
 
@@ -173,6 +184,8 @@ inline std::vector<epoch_metrics> parse_metrics(std::string_view text, const std
       if (!up_to_epoch || m.epoch <= *up_to_epoch) out.push_back(m);
     } catch (const nlohmann::json::exception& e) {
       if (last) break;
+      throw metrics_error("cnnzoo: metrics " + source + ", line " + std::to_string(line_no) + ": " + e.what());
+    } catch (const json_field_error& e) {
       throw metrics_error("cnnzoo: metrics " + source + ", line " + std::to_string(line_no) + ": " + e.what());
     }
   }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "json_fields.hpp"
+
 namespace cnnzoo::trainer {
 
 recipe seed_recipe(const zoo::table_row& row) {
@@ -127,7 +129,9 @@ nlohmann::json recipe::to_json() const {
 
 recipe recipe::from_json(const nlohmann::json& j) {
   recipe r;
-#define CNNZOO_FIELD(name) if (j.contains(#name)) j.at(#name).get_to(r.name)
+  // Each field must have its kind and fit its type (json_fields.hpp): a crafted checkpoint cannot
+  // turn 1e300 into an int.
+#define CNNZOO_FIELD(name) read_json_field(j, #name, r.name)
   CNNZOO_FIELD(model); CNNZOO_FIELD(data_dir); CNNZOO_FIELD(out_dir); CNNZOO_FIELD(device);
   CNNZOO_FIELD(precision); CNNZOO_FIELD(threads); CNNZOO_FIELD(seed); CNNZOO_FIELD(epochs); CNNZOO_FIELD(time_budget_minutes);
   CNNZOO_FIELD(batch_size); CNNZOO_FIELD(val_split); CNNZOO_FIELD(limit_train); CNNZOO_FIELD(lr);

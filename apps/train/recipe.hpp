@@ -52,6 +52,8 @@ struct recipe {
   int checkpoint_every = 1;             // epochs
 
   nlohmann::json to_json() const;
+  // Fields absent from `j` keep their defaults; a field of the wrong kind or range throws
+  // json_field_error (json_fields.hpp), a JSON value that is not an object too.
   static recipe from_json(const nlohmann::json& j);
 };
 

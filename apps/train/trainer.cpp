@@ -19,6 +19,7 @@
 #include <cnnzoo/train/schedule.hpp>
 
 #include "exit_codes.hpp"
+#include "json_fields.hpp"
 #include "memory.hpp"
 #include "metrics.hpp"
 #include "plot.hpp"
@@ -201,6 +202,8 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     try {
       r = recipe::from_json(nlohmann::json::parse(ck->get_string("recipe")));
     } catch (const nlohmann::json::exception& e) {
+      throw corrupt(std::string("its recipe cannot be read (") + e.what() + ")");
+    } catch (const json_field_error& e) {
       throw corrupt(std::string("its recipe cannot be read (") + e.what() + ")");
     }
     ck->expect_model(r.model);

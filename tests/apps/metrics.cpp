@@ -69,6 +69,9 @@ TEST_CASE("metrics.jsonl: one object per epoch, rewritten whole, read back", "[t
   CHECK(all[2].step == 1170);
   CHECK(read_metrics(path, 2).size() == 2);
   CHECK(parse_metrics(metrics_jsonl(h), "(text)").size() == 3);
+  // A field of the wrong kind or beyond its type (found by fuzzing: 5e9 as an int epoch).
+  CHECK_THROWS_WITH(parse_metrics("{\"epoch\":5016331303.04}\n{}\n", "(text)"), Contains("'epoch'"));
+  CHECK_THROWS_WITH(parse_metrics(R"({"epoch":1,"step":"x","lr":0,"train_loss":0,"train_acc":0,"images_per_second":0,"wall_seconds":0})" "\n\n", "(text)"), Contains("'step'"));
   // A bad line that is not the last is damage, not a cut-short write.
   CHECK_THROWS_WITH(parse_metrics("{\"epoch\": 1\n" + metrics_jsonl(h), "(text)"), Contains("line 1"));
 }

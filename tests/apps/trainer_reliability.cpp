@@ -171,6 +171,10 @@ TEST_CASE("a crafted checkpoint is refused as an input, whatever its checksum sa
     set_recipe("rotation", 1e308);
     CHECK_THAT(checkpoint_refusal(tmp / "run"), Contains("--rotation") && Contains("outside [0, 180]"));
   }
+  SECTION("a whole-number field holding 1e300 (fuzzing found the conversion undefined)") {
+    set_recipe("epochs", 1e300);
+    CHECK_THAT(checkpoint_refusal(tmp / "run"), Contains("recipe cannot be read") && Contains("'epochs'"));
+  }
   SECTION("a value saved as null (NaN in JSON)") {
     set_recipe("mixup_alpha", nullptr);
     CHECK_THAT(checkpoint_refusal(tmp / "run"), Contains("recipe cannot be read"));

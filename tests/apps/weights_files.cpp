@@ -111,12 +111,21 @@ TEST_CASE("cnnzoo-predict classifies image files, in text or JSON", "[apps][pred
   write_png(dir / "small.png", 32, 32, 200, 30, 30);
   write_png(dir / "large.png", 300, 200, 30, 200, 30);
   std::ofstream(dir / "notes.png") << "not an image";
+  REQUIRE(::mkfifo((dir / "pipe.png").c_str(), 0600) == 0);
+  // A PNG header claiming 100000 x 100000 pixels: refused before anything is decoded.
+  std::vector<std::uint8_t> huge{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                 0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0, 8, 2, 0, 0, 0, 0, 0, 0, 0};
+  test::write_bytes(dir / "huge.png", huge);
 
   const auto text = run_predict({"--weights", weights.string(), "--top", "2", (dir / "small.png").string(),
-                             (dir / "notes.png").string(), (dir / "large.png").string(), (dir / "absent.png").string()});
-  CHECK(text.code == 1);  // two files could not be read; the others are classified
+                             (dir / "notes.png").string(), (dir / "large.png").string(), (dir / "absent.png").string(),
+                             (dir / "pipe.png").string(), dir.path().string(), (dir / "huge.png").string()});
+  CHECK(text.code == 1);  // five files could not be read; the others are classified
   CHECK_THAT(text.err, Contains("notes.png: not a readable image"));
-  CHECK_THAT(text.err, Contains("absent.png: no such file"));
+  CHECK_THAT(text.err, Contains("absent.png: does not exist"));
+  CHECK_THAT(text.err, Contains("pipe.png: is a FIFO"));
+  CHECK_THAT(text.err, Contains("is a directory"));
+  CHECK_THAT(text.err, Contains("huge.png: an image of 100000x100000 pixels"));
   CHECK_THAT(text.out, Contains("small.png: "));
   CHECK_THAT(text.out, Contains("large.png: "));
 
