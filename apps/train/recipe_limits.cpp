@@ -51,7 +51,8 @@ const std::vector<field_range>& field_ranges() {
         f("--time-budget", 0, 525600, false, [](const recipe& r) { return r.time_budget_minutes; }, "minutes; 0: none"),
         f("--batch-size", 1, 65536, true, [](const recipe& r) { return r.batch_size; },
           "larger than the training set: the whole set"),
-        f("--lr", 0, 100, false, [](const recipe& r) { return r.lr; }, {}, true),
+        // A rate too high for the network is not refused: it ends the run with exit code 3 (non-finite).
+        f("--lr", 0, 1e30, false, [](const recipe& r) { return r.lr; }, {}, true),
         f("--warmup-epochs", 0, 100000, false, [](const recipe& r) { return r.warmup_epochs; }, "at most --epochs"),
         f("--weight-decay", 0, 1, false, [](const recipe& r) { return r.weight_decay; }),
         f("--momentum", 0, 1, false, [](const recipe& r) { return r.momentum; }, {}, false, true),

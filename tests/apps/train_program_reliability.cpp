@@ -83,7 +83,7 @@ TEST_CASE("every bad flag exits 2 before anything loads, naming the flag, the va
       {"--momentum nan", "outside [0, 1)"},        {"--weight-decay nan", "outside [0, 1]"},
       {"--mixup-alpha inf", "outside [0, 100]"},   {"--warmup-epochs 1e300", "--warmup-epochs"},
       {"--clip-norm nan", "outside [0, 1000000]"}, {"--batch-size 1000000000", "outside [1, 65536]"},
-      {"--lr 0", "outside (0, 100]"},              {"--epochs 2.5", "a whole number"},
+      {"--lr 0", "outside (0, 1e+30]"},              {"--epochs 2.5", "a whole number"},
       {"--no-such-flag", "no-such-flag"},          {"--schedule sometimes", "sometimes"},
       {"--warmup-epochs 50 --epochs 10", "longer than the run"},
       {"--allow-other-data", "only applies to --resume"},
@@ -99,6 +99,18 @@ TEST_CASE("every bad flag exits 2 before anything loads, naming the flag, the va
   // The ranges are in --help.
   const auto help = test::run_command("'" + program + "' --help", tmp.path());
   CHECK_THAT(help.out, Contains("[0, 180]") && Contains("[1, 65536]") && Contains("Exit codes") && Contains("9 stopped by"));
+}
+
+TEST_CASE("an output directory that cannot be created exits 6, not 5", "[apps][program][reliability]") {
+  test::temp_dir tmp("cnnzoo-train-unwritable");
+  test::write_learnable_data(tmp / "data", 40, 10);
+  test::write_bytes(tmp / "file", {'x'});
+  const auto r = test::run_command("'" + test_program + "' --model " + test::tiny_model + " --device cpu --threads 1 " +
+                                   "--epochs 1 --data " + quoted(tmp / "data") + " --out " + quoted(tmp / "file" / "run"),
+                                   tmp.path());
+  INFO(r.err);
+  CHECK(r.exit_code == 6);
+  CHECK_THAT(r.err, Contains("cannot create the output directory"));
 }
 
 TEST_CASE("--resume DIR --out DIR/ names one directory, not two", "[apps][program][reliability]") {

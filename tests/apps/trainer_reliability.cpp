@@ -429,3 +429,17 @@ TEST_CASE("resuming a finished run leaves its report alone", "[apps][trainer][re
   CHECK(test::read_bytes(tmp / "run" / "report.json") == report);
   CHECK(fs::last_write_time(tmp / "run" / "report.json") == when);
 }
+
+TEST_CASE("--init-from weights with a NaN are refused", "[apps][trainer][reliability]") {
+  test::temp_dir tmp("reliability");
+  test::write_learnable_data(tmp / "data", 40, 10);
+  std::ostringstream log;
+  trainer::run(test::quick_recipe(test::tiny_model, tmp / "data", tmp / "run"), log);
+  auto bytes = test::read_bytes(tmp / "run" / trainer::model_file);
+  const std::uint8_t nan_bits[4] = {0x00, 0x00, 0xc0, 0x7f};  // the last value of the last tensor
+  std::copy(nan_bits, nan_bits + 4, bytes.end() - 4);
+  test::write_bytes(tmp / "nan.safetensors", bytes);
+  trainer::recipe r = test::quick_recipe(test::tiny_model, tmp / "data", tmp / "again");
+  r.init_from = (tmp / "nan.safetensors").string();
+  CHECK_THROWS_WITH(trainer::run(r, log), Contains("1 NaN or infinite values"));
+}

@@ -118,7 +118,7 @@ TEST_CASE("plans and renders refuse what does not fit", "[data][plan]") {
   augment_config bad;
   bad.crop_padding = -1;
   const std::vector<std::size_t> idx{0};
-  CHECK_THROWS_WITH(plan_batch(idx, d.labels, bad, 10, 0.0f, 0.0, g), Catch::Contains("padding must be >= 0"));
+  CHECK_THROWS_WITH(plan_batch(idx, d.labels, bad, 10, 0.0f, 0.0, g), Catch::Contains("padding must be in [0, 32], got -1"));
   batch_plan p = plan_batch(idx, d.labels, augment_config{}, 10, 0.0f, 0.0, g);
   p.recipes[0].source = 9;
   std::vector<float> out(cifar10_image_bytes);

@@ -249,3 +249,14 @@ TEST_CASE("parse_batch reads records from memory, as the files hold them", "[dat
   raw[cifar10_record_bytes] = 10;
   CHECK_THAT(message_of([&] { parse_batch(raw, "(memory)"); }), Contains("record 1"));
 }
+
+TEST_CASE("a data file larger than any CIFAR-10 file is refused before it is read", "[data][cifar10]") {
+  temp_dir dir("cifar10");
+  dataset s = make_set(10);
+  for (int b = 1; b <= 5; ++b) write_batch_file(dir / train_batch_name(b), s, static_cast<std::size_t>(b - 1) * 2, 2);
+  // A sparse file of whole records just over the limit: nothing is written to disk, nothing read.
+  const std::uintmax_t huge = (max_batch_file_bytes / cifar10_record_bytes + 1) * cifar10_record_bytes;
+  std::filesystem::resize_file(dir / "data_batch_3.bin", huge);
+  CHECK_THAT(message_of([&] { examine(dir.path()); }), Contains("data_batch_3.bin has " + std::to_string(huge) + " bytes, more than"));
+  CHECK_THAT(message_of([&] { read_batch_file(dir / "data_batch_3.bin"); }), Contains("more than the 2147483648"));
+}
