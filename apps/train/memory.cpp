@@ -10,13 +10,15 @@ namespace cnnzoo::trainer {
 
 namespace {
 
-// Bytes per activation element of a training step on the Eigen policy: the value, its gradient,
-// the layer caches (BatchNorm's normalized input, ReLU masks, pooling indices) and the convolution
-// workspace (im2col). Calibrated by measuring the peak resident size (docs/RELIABILITY.md).
-constexpr double training_bytes_per_activation = 4.0 * 6;
+// Bytes per activation value kept for backward (model_info::activations), per image of a training
+// step on the Eigen policy: measured 8.0 (the value and its gradient, in float) on ResNet18,
+// WRN-28-10 and DenseNet100, from the peak resident size at two batch sizes (docs/RELIABILITY.md);
+// a quarter more for the convolution workspace and what the measurement did not see.
+constexpr double training_bytes_per_activation = 10.0;
 // Parameters are held as values, gradients and momentum, plus, at a checkpoint, host copies of the
-// parameters and state, the checkpoint's own copy of each section, and the weights file's copy.
-constexpr double bytes_per_parameter = 4.0 * 9;
+// parameters and state, the checkpoint's own copy of each section, and the weights file's copy:
+// measured at most 33 bytes per parameter (data included) on the same three networks.
+constexpr double bytes_per_parameter = 36.0;
 
 std::optional<std::uint64_t> read_number(const char* path) {
   std::ifstream in(path);
@@ -37,7 +39,7 @@ memory_need estimate_memory(const zoo::model_info& model, const data::data_files
   // a held-out split's copy are briefly there as well.
   n.data = files.train_bytes + files.train_bytes / 4 + files.test_bytes + (std::uint64_t{64} << 20);
   n.network = static_cast<std::uint64_t>(bytes_per_parameter * static_cast<double>(model.keras_total)) +
-              (std::uint64_t{256} << 20);  // the program, its libraries, thread stacks
+              (std::uint64_t{128} << 20);  // the program, its libraries, thread stacks
   const std::uint64_t batch_input = 4 * data::cifar10_image_bytes * 2;  // rendered images and targets
   n.per_image = batch_input + (host_batch ? static_cast<std::uint64_t>(training_bytes_per_activation *
                                                                        static_cast<double>(model.activations))
