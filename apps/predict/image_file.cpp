@@ -9,20 +9,30 @@
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_FAILURE_USERMSG
+// Only the formats this program names (PNG, JPEG, BMP, GIF, TGA); binary PGM/PPM by decode_pnm
+// below. Fewer decoders, less of stb_image's code facing hostile files.
+#define STBI_NO_PNM
+#define STBI_NO_PSD
+#define STBI_NO_HDR
+#define STBI_NO_PIC
 #include <stb/stb_image.h>
 
 namespace cnnzoo::predict {
 
 namespace {
 
-// Debian 12's stb_image (2.27) reads the numbers of a PNM header (P5/P6) into an int without an
-// overflow check (undefined behaviour, found by tests/fuzz/image.cpp). Its header is whitespace,
-// comments from '#' to the end of the line, and three decimal numbers: refuse any number of more
-// than 9 digits, which is all it takes to keep stb's arithmetic inside an int.
-bool pnm_header_fits_int(std::span<const std::uint8_t> b) {
-  if (b.size() < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return true;
+// Binary PGM and PPM (P5, P6) are read here, not by stb_image: Debian 12's stb_image 2.27 reads a
+// PNM header number into an int without an overflow check, and overruns its buffer converting a
+// short 16-bit PNM (both found by tests/fuzz/image.cpp). The format is small: "P5" or "P6", then
+// width, height and the largest sample value as decimal numbers separated by whitespace (with
+// comments from '#' to the end of a line), one whitespace byte, then the samples, row-major.
+// Only 8-bit samples (largest value 1..255) are read.
+bool is_pnm(std::span<const std::uint8_t> b) { return b.size() >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6'); }
+
+std::vector<std::uint8_t> decode_pnm(std::span<const std::uint8_t> b, std::string& error) {
   std::size_t i = 2;
-  for (int number = 0; number < 3; ++number) {
+  long long header[3] = {0, 0, 0};
+  for (long long& value : header) {
     while (i < b.size() && (std::isspace(b[i]) || b[i] == '#')) {
       if (b[i] == '#')
         while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
@@ -30,17 +40,70 @@ bool pnm_header_fits_int(std::span<const std::uint8_t> b) {
         ++i;
     }
     std::size_t digits = 0;
-    while (i < b.size() && b[i] >= '0' && b[i] <= '9') ++i, ++digits;
-    if (digits > 9) return false;
+    for (; i < b.size() && b[i] >= '0' && b[i] <= '9' && digits < 10; ++i, ++digits) value = value * 10 + (b[i] - '0');
+    if (digits > 9) {
+      error = "not a readable image (a PNM header number with more than 9 digits)";
+      return {};
+    }
+    if (digits == 0) {
+      error = "not a readable image (a PNM header without its width, height and largest value)";
+      return {};
+    }
   }
-  return true;
+  if (i >= b.size() || !std::isspace(b[i])) {
+    error = "not a readable image (a PNM header not followed by whitespace)";
+    return {};
+  }
+  ++i;
+  const long long w = header[0], h = header[1], maxval = header[2];
+  if (w < 1 || h < 1 || w > max_image_side || h > max_image_side) {
+    error = "an image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels, which this program does not decode "
+            "(1 to " + std::to_string(max_image_side) + " a side)";
+    return {};
+  }
+  if (maxval < 1 || maxval > 255) {
+    error = "not a readable image (a PNM with samples up to " + std::to_string(maxval) + "; only 8-bit PGM and PPM are read)";
+    return {};
+  }
+  const std::size_t channels = b[1] == '6' ? 3 : 1, pixels = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
+  if (b.size() - i < pixels * channels) {
+    error = "not a readable image (a PNM with " + std::to_string(b.size() - i) + " bytes of samples, " +
+            std::to_string(pixels * channels) + " expected)";
+    return {};
+  }
+  std::vector<std::uint8_t> rgb(pixels * 3);
+  for (std::size_t p = 0; p < pixels; ++p)
+    for (std::size_t c = 0; c < 3; ++c) {
+      const unsigned v = b[i + p * channels + (channels == 3 ? c : 0)];
+      rgb[p * 3 + c] = static_cast<std::uint8_t>((std::min<unsigned>(v, static_cast<unsigned>(maxval)) * 255u + static_cast<unsigned>(maxval) / 2) /
+                                                 static_cast<unsigned>(maxval));
+    }
+  return data::rgb_to_planes(rgb, static_cast<int>(w), static_cast<int>(h));
+}
+
+// stb_image grows a PNG's compressed-data buffer to whatever its chunks claim (up to 1 GiB each),
+// so a 100-byte file can ask for 2 GiB (found by tests/fuzz/image.cpp). Every chunk of a PNG must
+// lie inside the file: then what stb allocates for the data is bounded by the file's size.
+bool png_chunks_inside(std::span<const std::uint8_t> b) {
+  static constexpr std::uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (b.size() < 8 || !std::equal(signature, signature + 8, b.begin())) return true;  // not a PNG
+  std::size_t i = 8;
+  while (b.size() - i >= 12) {
+    const std::uint64_t length = (std::uint64_t{b[i]} << 24) | (std::uint64_t{b[i + 1]} << 16) |
+                                 (std::uint64_t{b[i + 2]} << 8) | b[i + 3];
+    if (length > b.size() - i - 12) return false;
+    if (b[i + 4] == 'I' && b[i + 5] == 'E' && b[i + 6] == 'N' && b[i + 7] == 'D') return true;
+    i += 12 + static_cast<std::size_t>(length);
+  }
+  return true;  // truncated: stb_image says so
 }
 
 }  // namespace
 
 std::vector<std::uint8_t> decode_image(std::span<const std::uint8_t> bytes, std::string& error) {
-  if (!pnm_header_fits_int(bytes)) {
-    error = "not a readable image (a PNM header number with more than 9 digits)";
+  if (is_pnm(bytes)) return decode_pnm(bytes, error);
+  if (!png_chunks_inside(bytes)) {
+    error = "not a readable image (a PNG chunk longer than the file)";
     return {};
   }
   const int n = static_cast<int>(std::min<std::size_t>(bytes.size(), static_cast<std::size_t>(std::numeric_limits<int>::max())));

@@ -1,5 +1,5 @@
 #pragma once
-// Image files as cnnzoo-predict reads them: PNG, JPEG, BMP, GIF, TGA or PPM (stb_image), turned into
+// Image files as cnnzoo-predict reads them: PNG, JPEG, BMP, GIF, TGA (stb_image) or binary PGM/PPM, turned into
 // a 3 x 32 x 32 CHW input (data/image.hpp). A file is read as a regular file of plausible size (a
 // FIFO or a device is refused, never waited on), and its dimensions are checked before decoding,
 // so a header that claims a gigapixel image costs nothing. tests/fuzz/image.cpp feeds it any bytes.
@@ -13,7 +13,9 @@
 namespace cnnzoo::predict {
 
 inline constexpr std::uint64_t max_image_file_bytes = std::uint64_t{256} << 20;
-inline constexpr int max_image_side = 16384;
+// 8192 a side (67 megapixels) is far more than a 32 x 32 classifier needs, and keeps stb_image's
+// largest buffer (16-bit RGBA) at 512 MiB.
+inline constexpr int max_image_side = 8192;
 
 class image_error : public cnnzoo::error {
 public:
