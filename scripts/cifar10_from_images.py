@@ -48,10 +48,12 @@ def main():
         sys.exit(f"cifar10_from_images: {args.archive} holds no train/CLASS/*.jpg|png images")
     random.Random(20261129).shuffle(train)
     os.makedirs(args.out, exist_ok=True)
-    per = (len(train) + 4) // 5
+    if len(train) < 5:
+        sys.exit(f"cifar10_from_images: {len(train)} training images cannot fill five files")
+    bounds = [b * len(train) // 5 for b in range(6)]  # five near-equal parts, none empty
     for b in range(5):
         with open(os.path.join(args.out, f"data_batch_{b + 1}.bin"), "wb") as f:
-            f.write(b"".join(train[b * per:(b + 1) * per]))
+            f.write(b"".join(train[bounds[b]:bounds[b + 1]]))
     if splits["test"]:
         with open(os.path.join(args.out, "test_batch.bin"), "wb") as f:
             f.write(b"".join(r for _, r in sorted(splits["test"])))

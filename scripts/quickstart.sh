@@ -3,49 +3,22 @@
 #   scripts/quickstart.sh                      # ResNet18, as much as this machine can do quickly
 #   scripts/quickstart.sh --model WideResNet   # any cnnzoo-train flags replace the defaults
 # The data is read from data/cifar10 (or $CNNZOO_DATA, or --data DIR). Where it is missing, the
-# quickstart gets it: from a CIFAR-10 JPEG archive named by $CNNZOO_CIFAR10_JPEG (converted
-# offline), else by downloading the official archive (scripts/download-cifar10.sh, MD5-checked),
-# asking first when run on a terminal. Running it again continues (GPU) or repeats (CPU demo) the
-# run in runs/.
+# quickstart gets it (scripts/get-cifar10.sh): from an archive of CIFAR-10 image files named by
+# $CNNZOO_CIFAR10_JPEG (converted offline), else by downloading the official archive
+# (scripts/download-cifar10.sh, MD5-checked), asking first when run on a terminal. Running it
+# again continues (GPU) or repeats (CPU demo) the run in runs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CNNZOO_DEPS=build scripts/install-deps.sh   # the test-only extras (PyTorch, ONNX) are scripts/test.sh's
+# The data first (a question, if any, comes before the build), where the flags do not name it
+# (--data, or --resume of a run that knows its own).
+given_data=0
+for arg in "$@"; do [[ "$arg" == --data || "$arg" == --data=* || "$arg" == --resume ]] && given_data=1; done
+if [ "$given_data" = 0 ]; then scripts/get-cifar10.sh; fi
 build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA="${CNNZOO_CUDA:-AUTO}" -DCNNZOO_NATIVE=ON >/dev/null
 cmake --build "$build" -j "$(nproc)" --target cnnzoo-train cnnzoo-models cnnzoo-summary
 train="$build/apps/cnnzoo-train"
-
-# ---- the data --------------------------------------------------------------------------------------
-data=${CNNZOO_DATA:-data/cifar10}
-given_data=0
-for arg in "$@"; do [[ "$arg" == --data || "$arg" == --data=* || "$arg" == --resume ]] && given_data=1; done
-have_data() { [[ -f "$1/data_batch_1.bin" || -f "$1/cifar-10-batches-bin/data_batch_1.bin" ]]; }
-if [ "$given_data" = 0 ] && ! have_data "$data"; then
-  jpeg=${CNNZOO_CIFAR10_JPEG:-}
-  if [ -n "$jpeg" ] && [ -f "$jpeg" ]; then
-    echo "cnnzoo: converting the CIFAR-10 JPEG archive $jpeg into $data (no network needed)"
-    python3 scripts/cifar10_from_images.py "$jpeg" --out "$data"
-  else
-    answer=y
-    if [ -t 0 ] && [ -t 1 ]; then
-      read -r -p "cnnzoo: CIFAR-10 is not in $data. Download it (163 MB, from www.cs.toronto.edu, MD5-checked)? [Y/n] " answer
-    fi
-    case "${answer:-y}" in
-      [Yy]*) ;;
-      *) echo "cnnzoo: no data, nothing to train on. Put CIFAR-10 in $data (README.md, 'Getting the data') and run this again."; exit 4 ;;
-    esac
-    if ! scripts/download-cifar10.sh "$data"; then
-      cat >&2 <<MSG
-cnnzoo: the download did not work (is this machine offline?). Other ways to get the data:
-  - on a machine with internet access: scripts/download-cifar10.sh, then copy $data here
-  - from a CIFAR-10 JPEG archive (a tar of class-named folders of PNG/JPEG images):
-      CNNZOO_CIFAR10_JPEG=/path/to/archive.tar.xz scripts/quickstart.sh
-  - from any other copy: write the official binary format (README.md, 'Getting the data')
-MSG
-      exit 4
-    fi
-  fi
-fi
 
 if [ "$#" -gt 0 ]; then
   exec "$train" "$@"
