@@ -180,6 +180,90 @@ std::array<std::uint64_t, 4> to_state(const std::vector<std::uint64_t>& v) {
   return {v[0], v[1], v[2], v[3]};
 }
 
+// The recipe a checkpoint was saved with, checked as an input: a crafted or damaged file with a
+// valid checksum must not carry a NaN augmentation range or a float where a count belongs.
+recipe saved_recipe(const train::checkpoint_reader& ck) {
+  auto corrupt = [&](const std::string& why) {
+    return train::checkpoint_error("cnnzoo: checkpoint " + ck.source() + " cannot be resumed: " + why);
+  };
+  recipe r;
+  try {
+    r = recipe::from_json(nlohmann::json::parse(ck.get_string("recipe")));
+  } catch (const nlohmann::json::exception& e) {
+    throw corrupt(std::string("its recipe cannot be read (") + e.what() + ")");
+  } catch (const json_field_error& e) {
+    throw corrupt(std::string("its recipe cannot be read (") + e.what() + ")");
+  }
+  ck.expect_model(r.model);
+  if (const auto problems = recipe_problems(r); !problems.empty()) throw corrupt("its recipe has " + join_problems(problems));
+  return r;
+}
+
+// Refuses (exit 8) a run whose estimated host memory is over what is available, naming the size
+// and the largest batch that fits.
+void refuse_what_cannot_fit(const zoo::model_info& model, const data::data_files& files, const zoo::runner_options& ro,
+                            int batch, const session& sess) {
+  const memory_need need = estimate_memory(model, files, ro.device == zoo::device_kind::cpu);
+  const std::optional<std::uint64_t> avail = sess.available_memory ? sess.available_memory : available_memory();
+  if (!avail || need.total(batch) <= *avail) return;
+  const int fits = largest_batch_that_fits(need, *avail);
+  throw train_error("cnnzoo-train: this run needs about " + gibibytes(need.total(batch)) + " of memory (data " +
+                        gibibytes(need.data) + ", network " + gibibytes(need.network) + ", a batch of " +
+                        std::to_string(batch) + " " + gibibytes(need.per_image * static_cast<std::uint64_t>(batch)) +
+                        "), and " + gibibytes(*avail) + " is available. " +
+                        (fits > 0 ? "The largest batch that fits is " + std::to_string(fits) + " (--batch-size " +
+                                        std::to_string(fits) + ")."
+                                  : std::string("Not even the data and the network fit: use --limit-train, or a machine with more memory.")),
+                    exit_out_of_memory);
+}
+
+// Puts a checkpoint's state into `net` and `data_rng` and returns its progress, every value
+// checked first: counts against this build's model (another shape is a checkpoint_error, not a
+// failure inside the network), finite weights, counters within the saved plan (a crafted 2^32 + 1
+// cannot wrap into a small epoch), a mid-epoch position that can exist.
+saved_progress restore_checkpoint(const train::checkpoint_reader& ck, zoo::runner& net, rng& data_rng, std::size_t n_train,
+                                  std::int64_t steps_per_epoch) {
+  auto corrupt = [&](const std::string& why) {
+    return train::checkpoint_error("cnnzoo: checkpoint " + ck.source() + " cannot be resumed: " + why);
+  };
+  const std::size_t n_params = net.params().size(), n_state = net.state().size();
+  const auto params = ck.get<float>("params", n_params), state = ck.get<float>("state", n_state),
+             momentum = ck.get<float>("momentum", n_params);
+  for (const auto& [v, what] : {std::pair{&params, "parameters"}, {&state, "BatchNorm statistics"}, {&momentum, "momentum values"}})
+    if (const std::size_t bad = count_non_finite(*v))
+      throw corrupt(std::to_string(bad) + " of its " + std::to_string(v->size()) + " " + what + " are NaN or infinite");
+  net.set_params(params);
+  net.set_state(state);
+  net.set_velocity(momentum);
+  data_rng.set_state(to_state(ck.get<std::uint64_t>("rng.data")));
+  net.generator().set_state(to_state(ck.get<std::uint64_t>("rng.network")));
+  const auto es = ck.get<std::int64_t>("progress.epoch_step", 2);
+  const double wall = ck.get<double>("progress.wall_seconds", 1)[0];
+  // The saved recipe's epochs bound the epoch counter (the loop never passes them).
+  const int planned = saved_recipe(ck).epochs;
+  if (es[0] < 0 || es[0] > planned) throw corrupt("its epoch counter " + std::to_string(es[0]) + " is outside 0.." + std::to_string(planned));
+  if (es[1] < 0 || es[1] > (es[0] + 1) * steps_per_epoch)
+    throw corrupt("its step counter " + std::to_string(es[1]) + " does not fit " + std::to_string(es[0]) + " epochs of " +
+                  std::to_string(steps_per_epoch) + " steps");
+  if (!std::isfinite(wall) || wall < 0) throw corrupt("its wall time is not a finite number of seconds");
+  saved_progress progress{static_cast<int>(es[0]), es[1], wall, std::nullopt};
+  if (ck.has("progress.in_epoch")) {
+    const auto v = ck.get<std::int64_t>("progress.in_epoch", 3);
+    const auto sums = ck.get<double>("progress.in_epoch_sums", 2);
+    epoch_position e{v[0], ck.get<std::uint64_t>("progress.in_epoch_order", n_train), sums[0], sums[1], v[1], v[2]};
+    std::vector<bool> seen_index(n_train, false);
+    for (const std::uint64_t i : e.order) {
+      if (i >= n_train || seen_index[i]) throw corrupt("its epoch order is not a permutation of the training set");
+      seen_index[i] = true;
+    }
+    if (e.steps_done < 0 || e.steps_done > steps_per_epoch || e.correct < 0 || e.seen < 0 || e.correct > e.seen ||
+        !std::isfinite(e.loss_sum) || !std::isfinite(e.seconds))
+      throw corrupt("its position inside epoch " + std::to_string(progress.epoch + 1) + " is impossible");
+    progress.in_epoch = std::move(e);
+  }
+  return progress;
+}
+
 }  // namespace
 
 outcome run(const recipe& given, std::ostream& log, const session& sess) {
@@ -188,28 +272,14 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   std::optional<train::checkpoint_reader> ck;
   if (sess.resume_dir) {
     if (sess.overwrite) throw train_error("cnnzoo-train: --resume continues a run; --overwrite starts a new one. Choose one.", exit_bad_flags);
-    const fs::path path = *sess.resume_dir / checkpoint_file;
-    ck = train::checkpoint_reader::load(path);
+    ck = train::checkpoint_reader::load(*sess.resume_dir / checkpoint_file);
     // The model named in the file's header is the one it was written for; the user's --model
     // (if any) must be that one.
     if (!given.model.empty()) {
       const zoo::entry* asked = zoo::find(given.model);
       ck->expect_model(asked ? asked->info.name : given.model);
     }
-    auto corrupt = [&](const std::string& why) {
-      return train::checkpoint_error("cnnzoo: checkpoint " + path.string() + " cannot be resumed: " + why);
-    };
-    try {
-      r = recipe::from_json(nlohmann::json::parse(ck->get_string("recipe")));
-    } catch (const nlohmann::json::exception& e) {
-      throw corrupt(std::string("its recipe cannot be read (") + e.what() + ")");
-    } catch (const json_field_error& e) {
-      throw corrupt(std::string("its recipe cannot be read (") + e.what() + ")");
-    }
-    ck->expect_model(r.model);
-    // A checkpoint is an input like any other: a crafted or damaged one with a valid checksum must
-    // not carry a NaN augmentation range or a wrapped epoch counter into the run.
-    if (const auto problems = recipe_problems(r); !problems.empty()) throw corrupt("its recipe has " + join_problems(problems));
+    r = saved_recipe(*ck);
     r.out_dir = sess.resume_dir->string();
     if (sess.epochs) r.epochs = *sess.epochs;
     if (sess.lr) r.lr = *sess.lr;
@@ -266,21 +336,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     r.batch_size = static_cast<int>(n_train);
   }
   const zoo::runner_options ro = runner_options_for(r);
-  {
-    const memory_need need = estimate_memory(entry->info, files, ro.device == zoo::device_kind::cpu);
-    const std::optional<std::uint64_t> avail = sess.available_memory ? sess.available_memory : available_memory();
-    if (avail && need.total(r.batch_size) > *avail) {
-      const int fits = largest_batch_that_fits(need, *avail);
-      throw train_error("cnnzoo-train: this run needs about " + gibibytes(need.total(r.batch_size)) + " of memory (data " +
-                            gibibytes(need.data) + ", network " + gibibytes(need.network) + ", a batch of " +
-                            std::to_string(r.batch_size) + " " + gibibytes(need.per_image * static_cast<std::uint64_t>(r.batch_size)) +
-                            "), and " + gibibytes(*avail) + " is available. " +
-                            (fits > 0 ? "The largest batch that fits is " + std::to_string(fits) + " (--batch-size " +
-                                            std::to_string(fits) + ")."
-                                      : std::string("Not even the data and the network fit: use --limit-train, or a machine with more memory.")),
-                        exit_out_of_memory);
-    }
-  }
+  refuse_what_cannot_fit(entry->info, files, ro, r.batch_size, sess);
 
   data::dataset train_set = data::load_train(data_dir, sess.missing_batches);
   std::optional<data::dataset> test_set = data::load_test(data_dir);
@@ -330,47 +386,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   const std::int64_t steps_per_epoch = static_cast<std::int64_t>((n_train + static_cast<std::size_t>(r.batch_size) - 1) /
                                                                  static_cast<std::size_t>(r.batch_size));
   if (ck) {
-    auto corrupt = [&](const std::string& why) {
-      return train::checkpoint_error("cnnzoo: checkpoint " + ck->source() + " cannot be resumed: " + why);
-    };
-    // Counts are checked against this build's model, so a file of another shape is refused as such
-    // (checkpoint_error) rather than failing inside the network.
-    const std::size_t n_params = net->params().size(), n_state = net->state().size();
-    const auto params = ck->get<float>("params", n_params), state = ck->get<float>("state", n_state),
-               momentum = ck->get<float>("momentum", n_params);
-    for (const auto& [v, what] : {std::pair{&params, "parameters"}, {&state, "BatchNorm statistics"}, {&momentum, "momentum values"}})
-      if (const std::size_t bad = count_non_finite(*v))
-        throw corrupt(std::to_string(bad) + " of its " + std::to_string(v->size()) + " " + what + " are NaN or infinite");
-    net->set_params(params);
-    net->set_state(state);
-    net->set_velocity(momentum);
-    data_rng.set_state(to_state(ck->get<std::uint64_t>("rng.data")));
-    net->generator().set_state(to_state(ck->get<std::uint64_t>("rng.network")));
-    const auto es = ck->get<std::int64_t>("progress.epoch_step", 2);
-    const double wall = ck->get<double>("progress.wall_seconds", 1)[0];
-    // The saved recipe's epochs bound the epoch counter (the loop never passes them); steps are
-    // bounded by the epochs' steps. A crafted counter (2^32 + 1) cannot wrap into a small one.
-    const recipe saved = recipe::from_json(nlohmann::json::parse(ck->get_string("recipe")));
-    if (es[0] < 0 || es[0] > saved.epochs) throw corrupt("its epoch counter " + std::to_string(es[0]) + " is outside 0.." + std::to_string(saved.epochs));
-    if (es[1] < 0 || es[1] > (es[0] + 1) * steps_per_epoch)
-      throw corrupt("its step counter " + std::to_string(es[1]) + " does not fit " + std::to_string(es[0]) + " epochs of " +
-                    std::to_string(steps_per_epoch) + " steps");
-    if (!std::isfinite(wall) || wall < 0) throw corrupt("its wall time is not a finite number of seconds");
-    progress = {static_cast<int>(es[0]), es[1], wall, std::nullopt};
-    if (ck->has("progress.in_epoch")) {
-      const auto v = ck->get<std::int64_t>("progress.in_epoch", 3);
-      const auto sums = ck->get<double>("progress.in_epoch_sums", 2);
-      epoch_position e{v[0], ck->get<std::uint64_t>("progress.in_epoch_order", n_train), sums[0], sums[1], v[1], v[2]};
-      std::vector<bool> seen_index(n_train, false);
-      for (const std::uint64_t i : e.order) {
-        if (i >= n_train || seen_index[i]) throw corrupt("its epoch order is not a permutation of the training set");
-        seen_index[i] = true;
-      }
-      if (e.steps_done < 0 || e.steps_done > steps_per_epoch || e.correct < 0 || e.seen < 0 || e.correct > e.seen ||
-          !std::isfinite(e.loss_sum) || !std::isfinite(e.seconds))
-        throw corrupt("its position inside epoch " + std::to_string(progress.epoch + 1) + " is impossible");
-      progress.in_epoch = std::move(e);
-    }
+    progress = restore_checkpoint(*ck, *net, data_rng, n_train, steps_per_epoch);
     if (ck->has("history")) history = parse_metrics(ck->get_string("history"), "history of " + ck->source(), progress.epoch);
     else if (fs::exists(out / metrics_file)) history = read_metrics(out / metrics_file, progress.epoch);
   }
