@@ -3,14 +3,14 @@
 #   BUILD_DIR  build directory (default: build)
 #   JOBS       parallel jobs (default: all cores)
 #   CNNZOO_CUDA  AUTO (default: build the CUDA policy where nvcc and cuDNN are found), ON or OFF
-#   CNNZOO_HEAVY 1: also the tests labelled heavy (SENet154's parity and ONNX checks)
+#   CNNZOO_HEAVY 1: also the tests labelled heavy (SENet154's learning, parity and ONNX checks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCNNZOO_CUDA="${CNNZOO_CUDA:-AUTO}"
 cmake --build "$build" -j "$jobs"
-# Tests labelled heavy (SENet154's parity and ONNX checks: 11 minutes alone) only with CNNZOO_HEAVY=1.
+# Tests labelled heavy (SENet154's learning, parity and ONNX checks: 15 minutes alone) only with CNNZOO_HEAVY=1.
 if [ "${CNNZOO_HEAVY:-0}" = 1 ]; then
   ctest --test-dir "$build" --output-on-failure -j "$jobs"
 else
