@@ -70,7 +70,7 @@ preflight() {
     name=${r%%:*}
     # shellcheck disable=SC2046
     preflight_step "$name" "$scratch/preflight-$name.log" 60 "$train" $(short_recipe "$name" 1) --limit-train 2048 \
-      --out "$scratch/preflight-$name" || rc=1
+      --out "$scratch/preflight-$name" --overwrite || rc=1
   done
   return $rc
 }
@@ -86,7 +86,7 @@ for r in $rows; do
   [ "$left" -lt 60 ] && { echo "== $name: skipped, $left s left before the deadline"; continue; }
   echo "== $name, $epochs epochs: cnnzoo-train (up to $(( left / 2 )) s)"
   # shellcheck disable=SC2046
-  timeout $(( left / 2 )) "$train" $(short_recipe "$name" "$epochs") --out "$scratch/cnnzoo-$name" \
+  timeout $(( left / 2 )) "$train" $(short_recipe "$name" "$epochs") --out "$scratch/cnnzoo-$name" --overwrite \
     > "$scratch/cnnzoo-$name.log" 2>&1 || echo "gpu-learn-check: cnnzoo-train $name ended with rc $?"
   tail -2 "$scratch/cnnzoo-$name.log"
   peer="{}"

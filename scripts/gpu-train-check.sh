@@ -57,7 +57,7 @@ preflight() {
   for p in fp32 tf32 bf16 fp16; do
     preflight_step "$p" "$scratch/preflight-$p.log" 30 "$train" --model ResNet18 --data "$scratch/cifar10" \
       --val-split 10000 --limit-train 1024 --device cuda --precision "$p" --batch-size 256 --epochs 1 --seed 1 \
-      --out "$scratch/preflight-$p" || rc=1
+      --out "$scratch/preflight-$p" --overwrite || rc=1
   done
   return $rc
 }
@@ -84,7 +84,7 @@ echo "== cnnzoo-train ($epochs epochs, up to $share s)"
 s=$(date +%s)
 timeout "$share" "$train" --model ResNet18 --data "$scratch/cifar10" --val-split 10000 --device cuda --precision bf16 \
   --batch-size 512 --epochs "$epochs" --schedule onecycle --lr 0.4 --momentum 0.9 --weight-decay 5e-4 \
-  --label-smoothing 0.1 --flip true --crop-padding 4 --cutout 0 --seed 1 --out "$scratch/cnnzoo" > "$scratch/cnnzoo.log" 2>&1 ||
+  --label-smoothing 0.1 --flip true --crop-padding 4 --cutout 0 --seed 1 --out "$scratch/cnnzoo" --overwrite > "$scratch/cnnzoo.log" 2>&1 ||
   echo "gpu-train-check: cnnzoo-train ended with rc $?"
 tail -4 "$scratch/cnnzoo.log"
 cnnzoo_wall=$(( $(date +%s) - s ))
