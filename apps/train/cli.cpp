@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <iostream>
 #include <new>
-#include <thread>
 
 #include <unistd.h>
 
@@ -97,8 +96,6 @@ CLI::Validator seed_check() {
       },
       "[0, 2^64-1]");
 }
-
-int hardware_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 }  // namespace
 

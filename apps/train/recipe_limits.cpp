@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
+#include <algorithm>
 
 #include <cnnzoo/data/augment.hpp>
 #include <cnnzoo/train/schedule.hpp>
@@ -104,6 +106,8 @@ std::vector<std::string> recipe_problems(const recipe& r) {
   one_of("--precision", r.precision, {"fp32", "tf32", "bf16", "fp16"});
   return out;
 }
+
+int hardware_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 std::string join_problems(const std::vector<std::string>& problems) {
   std::string s;

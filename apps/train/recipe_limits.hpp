@@ -32,6 +32,9 @@ const field_range& range_of(std::string_view flag);
 // Every problem of recipe `r`, as "--FLAG VALUE is outside RANGE" (or a name that is not one of
 // the choices, or --warmup-epochs longer than the run); empty when it can run.
 std::vector<std::string> recipe_problems(const recipe& r);
+// This machine's hardware threads: the most --threads may ask for.
+int hardware_threads();
+
 // The problems joined with "; ".
 std::string join_problems(const std::vector<std::string>& problems);
 

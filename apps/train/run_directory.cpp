@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cnnzoo/core/files.hpp>
-#include <cnnzoo/train/checkpoint.hpp>
 
 #include "exit_codes.hpp"
 #include "trainer.hpp"
@@ -55,20 +54,8 @@ run_directory::~run_directory() {
 std::string run_directory::earlier_run() const {
   std::string found;
   std::error_code ec;
-  auto add = [&](const std::string& what) { found += (found.empty() ? "" : ", ") + what; };
-  if (fs::exists(fs::symlink_status(dir_ / checkpoint_file, ec))) {
-    std::string what = checkpoint_file;
-    try {
-      const auto ck = train::checkpoint_reader::load(dir_ / checkpoint_file);
-      if (ck.has("progress.epoch_step"))
-        what += " (" + ck.model() + " after epoch " + std::to_string(ck.get<std::int64_t>("progress.epoch_step")[0]) + ")";
-    } catch (const std::exception&) {
-      what += " (unreadable)";
-    }
-    add(what);
-  }
-  for (const char* f : {metrics_file, report_file, model_file})
-    if (fs::exists(fs::symlink_status(dir_ / f, ec))) add(f);
+  for (const char* f : {checkpoint_file, metrics_file, report_file, model_file})
+    if (fs::exists(fs::symlink_status(dir_ / f, ec))) found += (found.empty() ? "" : ", ") + std::string(f);
   return found;
 }
 

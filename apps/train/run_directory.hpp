@@ -20,8 +20,9 @@ public:
   run_directory& operator=(const run_directory&) = delete;
 
   const std::filesystem::path& path() const noexcept { return dir_; }
-  // What an earlier run left here ("checkpoint.bin (epoch 3 of ResNet18), metrics.jsonl"), or ""
-  // when the directory holds no run.
+  // What an earlier run left here ("checkpoint.bin, metrics.jsonl"), or "" when the directory holds
+  // no run. Names only: reading a checkpoint (gigabytes for the largest rows) to say more would
+  // cost start-up time.
   std::string earlier_run() const;
 
   static constexpr const char* lock_file = ".cnnzoo-train.lock";

@@ -7,7 +7,6 @@
 #include <numeric>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -42,7 +41,7 @@ constexpr int classes = 10;
 void validate(const recipe& r) {
   if (const auto problems = recipe_problems(r); !problems.empty())
     throw train_error("cnnzoo-train: " + join_problems(problems), exit_bad_flags);
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = hardware_threads();
   if (r.threads > cores)
     throw train_error("cnnzoo-train: --threads " + std::to_string(r.threads) + " is more than this machine's " +
                           std::to_string(cores) + " hardware threads; use --threads " + std::to_string(cores) +
@@ -217,12 +216,13 @@ void refuse_what_cannot_fit(const zoo::model_info& model, const data::data_files
                     exit_out_of_memory);
 }
 
-// Puts a checkpoint's state into `net` and `data_rng` and returns its progress, every value
+// Puts a checkpoint's state into `net` and `data_rng` and returns its progress (`planned_epochs`:
+// its recipe's, before any --epochs of this invocation), every value
 // checked first: counts against this build's model (another shape is a checkpoint_error, not a
 // failure inside the network), finite weights, counters within the saved plan (a crafted 2^32 + 1
 // cannot wrap into a small epoch), a mid-epoch position that can exist.
-saved_progress restore_checkpoint(const train::checkpoint_reader& ck, zoo::runner& net, rng& data_rng, std::size_t n_train,
-                                  std::int64_t steps_per_epoch) {
+saved_progress restore_checkpoint(const train::checkpoint_reader& ck, int planned_epochs, zoo::runner& net, rng& data_rng,
+                                  std::size_t n_train, std::int64_t steps_per_epoch) {
   auto corrupt = [&](const std::string& why) {
     return train::checkpoint_error("cnnzoo: checkpoint " + ck.source() + " cannot be resumed: " + why);
   };
@@ -240,8 +240,8 @@ saved_progress restore_checkpoint(const train::checkpoint_reader& ck, zoo::runne
   const auto es = ck.get<std::int64_t>("progress.epoch_step", 2);
   const double wall = ck.get<double>("progress.wall_seconds", 1)[0];
   // The saved recipe's epochs bound the epoch counter (the loop never passes them).
-  const int planned = saved_recipe(ck).epochs;
-  if (es[0] < 0 || es[0] > planned) throw corrupt("its epoch counter " + std::to_string(es[0]) + " is outside 0.." + std::to_string(planned));
+  if (es[0] < 0 || es[0] > planned_epochs)
+    throw corrupt("its epoch counter " + std::to_string(es[0]) + " is outside 0.." + std::to_string(planned_epochs));
   if (es[1] < 0 || es[1] > (es[0] + 1) * steps_per_epoch)
     throw corrupt("its step counter " + std::to_string(es[1]) + " does not fit " + std::to_string(es[0]) + " epochs of " +
                   std::to_string(steps_per_epoch) + " steps");
@@ -270,6 +270,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   // ---- the recipe: as given, or as saved by the run being resumed; every value checked first ----
   recipe r = given;
   std::optional<train::checkpoint_reader> ck;
+  int saved_epochs = 0;  // the resumed run's plan, which bounds its checkpoint's epoch counter
   if (sess.resume_dir) {
     if (sess.overwrite) throw train_error("cnnzoo-train: --resume continues a run; --overwrite starts a new one. Choose one.", exit_bad_flags);
     ck = train::checkpoint_reader::load(*sess.resume_dir / checkpoint_file);
@@ -280,6 +281,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       ck->expect_model(asked ? asked->info.name : given.model);
     }
     r = saved_recipe(*ck);
+    saved_epochs = r.epochs;
     r.out_dir = sess.resume_dir->string();
     if (sess.epochs) r.epochs = *sess.epochs;
     if (sess.lr) r.lr = *sess.lr;
@@ -386,7 +388,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   const std::int64_t steps_per_epoch = static_cast<std::int64_t>((n_train + static_cast<std::size_t>(r.batch_size) - 1) /
                                                                  static_cast<std::size_t>(r.batch_size));
   if (ck) {
-    progress = restore_checkpoint(*ck, *net, data_rng, n_train, steps_per_epoch);
+    progress = restore_checkpoint(*ck, saved_epochs, *net, data_rng, n_train, steps_per_epoch);
     if (ck->has("history")) history = parse_metrics(ck->get_string("history"), "history of " + ck->source(), progress.epoch);
     else if (fs::exists(out / metrics_file)) history = read_metrics(out / metrics_file, progress.epoch);
   }
@@ -453,15 +455,25 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
                           "; try a lower --lr, --clip-norm 5 or --warmup-epochs 5.",
                       exit_non_finite);
   };
-  // Saves the checkpoint and the weights file (parameters and state checked finite first).
-  auto save = [&](const char* when) {
-    const std::vector<float> params = net->params(), state = net->state();
-    for (const auto* v : {&params, &state}) {
+  // The parameters and BatchNorm statistics as fp32 on the host, checked finite: what a checkpoint
+  // saves. Downloaded once per epoch (a copy of every weight: 2.3 GB for SENet154).
+  struct host_weights {
+    std::vector<float> params, state;
+  };
+  auto checked_weights = [&](const std::string& when) {
+    host_weights w{net->params(), net->state()};
+    for (const auto* v : {&w.params, &w.state}) {
       if (const std::size_t bad = count_non_finite(*v))
         stop_non_finite(std::to_string(bad) + " of " + std::to_string(v->size()) + " " +
-                        (v == &params ? "parameters" : "BatchNorm statistics") + " became NaN or infinite " + when +
+                        (v == &w.params ? "parameters" : "BatchNorm statistics") + " became NaN or infinite " + when +
                         " (learning rate " + number(net->optimizer().lr) + ")");
     }
+    return w;
+  };
+  // Saves the checkpoint and the weights file.
+  auto save = [&](const host_weights& w) {
+    const std::vector<float>& params = w.params;
+    const std::vector<float>& state = w.state;
     save_checkpoint(out / checkpoint_file, {r, *net, params, state, data_rng, progress, history, identity});
     save_model(out / model_file, r, *net, params, state, stats, class_names);
     if (!dir_is_ours) {
@@ -520,7 +532,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
           progress.in_epoch = epoch_position{s, std::vector<std::uint64_t>(order.begin(), order.end()), loss_sum,
                                              seconds_before + std::chrono::duration<double>(clock_type::now() - epoch_start).count(),
                                              static_cast<std::int64_t>(correct), static_cast<std::int64_t>(seen)};
-          save("before the stop");
+          save(checked_weights("before the stop"));
         }
         reporter.interrupt();
         log << "cnnzoo-train: stopped by signal " << signo << " in epoch " << epoch + 1 << " after step " << s << " of "
@@ -588,16 +600,9 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     // A finite loss does not prove finite weights: an overflowing update (a huge learning rate)
     // can leave inf/NaN that only the next step's loss would show. Such an epoch is neither
     // evaluated, logged nor saved, so the last good checkpoint stays the last one.
-    {
-      const std::vector<float> params = net->params(), state = net->state();
-      for (const auto* v : {&params, &state}) {
-        if (const std::size_t bad = count_non_finite(*v))
-          stop_non_finite(std::to_string(bad) + " of " + std::to_string(v->size()) + " " +
-                          (v == &params ? "parameters" : "BatchNorm statistics") + " became NaN or infinite in epoch " +
-                          std::to_string(epoch + 1) + " (learning rate " + number(net->optimizer().lr) +
-                          ", mean loss " + number(loss_sum / static_cast<double>(std::max<std::size_t>(seen, 1))) + ")");
-      }
-    }
+    const host_weights weights =
+        checked_weights("in epoch " + std::to_string(epoch + 1) + ", mean loss " +
+                        number(loss_sum / static_cast<double>(std::max<std::size_t>(seen, 1))));
 
     epoch_metrics m;
     m.epoch = epoch + 1;
@@ -633,7 +638,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
 
     // The checkpoint first (it carries the history), then the files that show it: a crash between
     // the two leaves a checkpoint whose resume rewrites them.
-    if (progress.epoch % r.checkpoint_every == 0 || progress.epoch == last_epoch || budget_spent) save("in this epoch");
+    if (progress.epoch % r.checkpoint_every == 0 || progress.epoch == last_epoch || budget_spent) save(weights);
     if (dir_is_ours) write_history();
   }
 
