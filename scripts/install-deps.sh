@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what cnnzoo needs on Debian 12 (or Ubuntu): compiler, CMake, Eigen, Catch2, Google
-# Benchmark, CLI11, nlohmann-json, stb and Pillow (for the CIFAR-10 converter). The CUDA policy
+# Benchmark, CLI11, nlohmann-json, stb, oneDNN (the CPU kernels' matrix products, whose instruction
+# set it picks at run time; Debian's CMake package of it asks for OpenCL's) and Pillow (for the CIFAR-10 converter). The CUDA policy
 # additionally needs the CUDA toolkit and cuDNN 9 where a GPU build is wanted; the CPU build never does.
 # For the parity and ONNX checks (CTest labels parity and onnx; they skip without these): PyTorch
 # (python3-torch), the onnx package (python3-onnx), Node.js and ONNX Runtime's Node package,
@@ -14,12 +15,14 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends \
   g++ make cmake libeigen3-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev libstb-dev \
-  python3 python3-pil ca-certificates >/dev/null
+  libdnnl-dev ocl-icd-opencl-dev python3 python3-pil ca-certificates >/dev/null
 if [ "${CNNZOO_DEPS:-all}" = build ]; then
   echo "cnnzoo: build dependencies installed"
   exit 0
 fi
 $sudo apt-get install -y -qq --no-install-recommends python3-numpy python3-torch python3-onnx >/dev/null
+# libtorch's C++ headers: bench_libtorch_compare times cnnzoo beside libtorch in one process.
+$sudo apt-get install -y -qq --no-install-recommends libtorch-dev >/dev/null
 # For scripts/sanitize.sh: clang and its libFuzzer runtime (the fuzz targets of tests/fuzz).
 $sudo apt-get install -y -qq --no-install-recommends clang >/dev/null
 # Node.js from Debian where none is installed (a NodeSource node already brings its own npm).

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "../vocabulary.hpp"
+#include "gemm.hpp"
 
 namespace cnnzoo::exec::eigen_detail {
 
@@ -239,17 +240,15 @@ void conv_forward_range(const conv_geometry& g, const conv_plan& q, const T* x, 
     T* out = m == 1 ? nullptr : scratch(buf.tmp, static_cast<std::size_t>(q.kg * cols));
     for (int gi = 0; gi < g.groups; ++gi) {
       const T* lowered = lower_chunk(g, q, x, c0, m, gi, col);
-      const_matrix_map<T> wm(w + static_cast<std::ptrdiff_t>(gi) * q.kg * q.kdim, q.kg, q.kdim);
-      const_matrix_map<T> cm(lowered, q.kdim, cols);
+      const T* wg = w + static_cast<std::ptrdiff_t>(gi) * q.kg * q.kdim;
       const T* bg = b ? b + static_cast<std::ptrdiff_t>(gi) * q.kg : nullptr;
       if (m == 1) {   // the product lands in y directly
-        matrix_map<T> ym(y + (static_cast<std::ptrdiff_t>(c0) * g.k + static_cast<std::ptrdiff_t>(gi) * q.kg) * q.p,
-                         q.kg, q.p);
-        ym.noalias() = wm * cm;
-        if (bg) ym.colwise() += const_vector_map<T>(bg, q.kg);
+        T* yg = y + (static_cast<std::ptrdiff_t>(c0) * g.k + static_cast<std::ptrdiff_t>(gi) * q.kg) * q.p;
+        gemm(false, false, q.kg, q.p, q.kdim, wg, q.kdim, lowered, cols, yg, q.p, accumulate::no);
+        if (bg) matrix_map<T>(yg, q.kg, q.p).colwise() += const_vector_map<T>(bg, q.kg);
         continue;
       }
-      matrix_map<T>(out, q.kg, cols).noalias() = wm * cm;
+      gemm(false, false, q.kg, cols, q.kdim, wg, q.kdim, lowered, cols, out, cols, accumulate::no);
       // Scatter the (kg, m * p) product into each image's (k, p) planes, adding the bias.
       for (int j = 0; j < m; ++j)
         for (int k = 0; k < q.kg; ++k) {
@@ -312,19 +311,17 @@ void conv_backward_range(const conv_geometry& g, const conv_plan& q, const T* x,
             std::copy_n(dy + ((static_cast<std::ptrdiff_t>(c0) + j) * g.k + k0 + k) * q.p, q.p, dyc + k * cols + j * q.p);
         dyg = dyc;
       }
-      const_matrix_map<T> dym(dyg, q.kg, cols);
       const T* lowered = lower_chunk(g, q, x, c0, m, gi, col);
-      matrix_map<T> dwm(dw_out + k0 * q.kdim, q.kg, q.kdim);
-      if (c0 == i0) dwm.noalias() = dym * const_matrix_map<T>(lowered, q.kdim, cols).transpose();
-      else dwm.noalias() += dym * const_matrix_map<T>(lowered, q.kdim, cols).transpose();
+      gemm(false, true, q.kg, q.kdim, cols, dyg, cols, lowered, cols, dw_out + k0 * q.kdim, q.kdim,
+           c0 == i0 ? accumulate::no : accumulate::yes);
       if (!dx) continue;
-      const_matrix_map<T> wm(w + k0 * q.kdim, q.kg, q.kdim);
+      const T* wg = w + k0 * q.kdim;
       T* dx0 = dx + (static_cast<std::ptrdiff_t>(c0) * g.c + static_cast<std::ptrdiff_t>(gi) * q.cg) * q.in_plane;
       if (q.pointwise && m == 1) {   // the product is the input gradient itself
-        matrix_map<T>(dx0, q.kdim, q.p).noalias() = wm.transpose() * dym;
+        gemm(true, false, q.kdim, q.p, q.kg, wg, q.kdim, dyg, cols, dx0, q.p, accumulate::no);
         continue;
       }
-      matrix_map<T>(dcol, q.kdim, cols).noalias() = wm.transpose() * dym;
+      gemm(true, false, q.kdim, cols, q.kg, wg, q.kdim, dyg, cols, dcol, cols, accumulate::no);
       for (int j = 0; j < m; ++j) {
         T* dxi = dx0 + static_cast<std::ptrdiff_t>(j) * g.c * q.in_plane;
         if (q.pointwise) {

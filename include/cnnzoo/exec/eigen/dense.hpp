@@ -1,5 +1,6 @@
 #pragma once
 #include "common.hpp"
+#include "gemm.hpp"
 // Dense layers: (batch, features) matrices times a weight matrix.
 #include <algorithm>
 #include <cmath>
@@ -10,18 +11,16 @@ namespace cnnzoo::exec::eigen_detail {
 // y[n][out] = x[n][in] * w[out][in]^T + b
 template <class T>
 void dense_forward(int n, int in, int out, const T* x, const T* w, const T* b, T* y) {
-  matrix_map<T> ym(y, n, out);
-  ym.noalias() = const_matrix_map<T>(x, n, in) * const_matrix_map<T>(w, out, in).transpose();
-  if (b) ym.rowwise() += const_vector_map<T>(b, out).transpose();
+  gemm(false, true, n, out, in, x, in, w, in, y, out, accumulate::no);
+  if (b) matrix_map<T>(y, n, out).rowwise() += const_vector_map<T>(b, out).transpose();
 }
 
 // dw and db (if non-null) are overwritten, dx too when non-null.
 template <class T>
 void dense_backward(int n, int in, int out, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db) {
-  const_matrix_map<T> dym(dy, n, out);
-  matrix_map<T>(dw, out, in).noalias() = dym.transpose() * const_matrix_map<T>(x, n, in);
-  if (db) vector_map<T>(db, out) = dym.colwise().sum().transpose();
-  if (dx) matrix_map<T>(dx, n, in).noalias() = dym * const_matrix_map<T>(w, out, in);
+  gemm(true, false, out, in, n, dy, out, x, in, dw, in, accumulate::no);
+  if (db) vector_map<T>(db, out) = const_matrix_map<T>(dy, n, out).colwise().sum().transpose();
+  if (dx) gemm(false, false, n, in, out, dy, out, w, in, dx, in, accumulate::no);
 }
 
 }  // namespace cnnzoo::exec::eigen_detail
