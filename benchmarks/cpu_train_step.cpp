@@ -1,5 +1,6 @@
-// Training-step throughput of the Eigen CPU policy (fp32), the figure the CPU trainer's speed
-// comes down to.
+// Training-step throughput on the CPU (fp32), the figure the CPU trainer's speed comes down to: the
+// policy cnnzoo-train uses (exec::cpu: oneDNN's convolutions where the build has oneDNN) beside
+// the Eigen policy (im2col + the build's matrix product), the reference.
 //
 // What is timed: train::trainer::train_step on one fixed batch of synthetic 32x32 images and labels
 // already in memory: upload of the batch (a copy), forward in training mode, softmax
@@ -8,9 +9,10 @@
 // (UseRealTime), since the OpenMP threads (OMP_NUM_THREADS, default all cores) work in parallel;
 // one untimed step first lets the kernels' scratch buffers grow, as the trainer's first step does.
 //
-//   train_step/ResNet18/batch:{32,128}    PreAct-ResNet18 of the zoo (11.2 M parameters)
-//   train_step/WRN-16-4/batch:{32,128}    wide_resnet<16, 4> (2.7 M parameters), a smaller
-//                                         residual network of the same family as WideResNet
+//   train_step/ResNet18/batch:{32,128}         PreAct-ResNet18 of the zoo (11.2 M parameters)
+//   train_step/WRN-16-4/batch:{32,128}         wide_resnet<16, 4> (2.7 M parameters), a smaller
+//                                              residual network of the same family as WideResNet
+//   train_step_eigen/<same>                    the same on exec::eigen<float>
 //
 // Counter img/s: images per second of wall time. The label names the device, threads,
 // precision and batch; the context the CPU model.
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include <cnnzoo/cnnzoo.hpp>
+#include <cnnzoo/exec/cpu.hpp>
 #include <cnnzoo/exec/eigen.hpp>
 #include <cnnzoo/models/resnet.hpp>
 #include <cnnzoo/models/wide_resnet.hpp>
@@ -43,9 +46,9 @@ int threads() {
 #endif
 }
 
-template <class M>
+template <class M, class P>
 void train_step(benchmark::State& state) {
-  using net_t = network<M, exec::eigen<float>>;
+  using net_t = network<M, P>;
   const int batch = static_cast<int>(state.range(0));
   net_t net(batch, 1);
   train::trainer trainer(net);
@@ -64,7 +67,7 @@ void train_step(benchmark::State& state) {
   }
   state.counters["img/s"] = benchmark::Counter(batch, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["loss"] = loss;
-  state.SetLabel(std::string("cpu ") + std::string(exec::eigen<float>::name) + ", " + std::to_string(threads()) +
+  state.SetLabel(std::string("cpu ") + std::string(P::name) + ", " + std::to_string(threads()) +
                  " threads, fp32, batch " + std::to_string(batch));
 }
 
@@ -72,15 +75,21 @@ struct context {
   context() {
     benchmark::AddCustomContext("cnnzoo.cpu", cnnzoo::bench::cpu_name());
     benchmark::AddCustomContext("cnnzoo.omp_threads", std::to_string(threads()));
-    benchmark::AddCustomContext("cnnzoo.precision", "fp32 (exec::eigen<float>)");
+    benchmark::AddCustomContext("cnnzoo.precision", "fp32");
+    benchmark::AddCustomContext("cnnzoo.cpu_policy", std::string(exec::cpu::name) + ": " + exec::cpu().describe());
+    benchmark::AddCustomContext("cnnzoo.eigen_policy", exec::eigen<float>().describe());
   }
 } const context_;
 
 }  // namespace
 
-BENCHMARK_TEMPLATE(train_step, models::resnet18)
+BENCHMARK_TEMPLATE(train_step, models::resnet18, exec::cpu)
     ->Name("train_step/ResNet18")->ArgName("batch")->Arg(32)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(train_step, models::wide_resnet<16, 4>)
+BENCHMARK_TEMPLATE(train_step, models::wide_resnet<16, 4>, exec::cpu)
     ->Name("train_step/WRN-16-4")->ArgName("batch")->Arg(32)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(train_step, models::resnet18, exec::eigen<float>)
+    ->Name("train_step_eigen/ResNet18")->ArgName("batch")->Arg(32)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(train_step, models::wide_resnet<16, 4>, exec::eigen<float>)
+    ->Name("train_step_eigen/WRN-16-4")->ArgName("batch")->Arg(32)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

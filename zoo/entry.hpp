@@ -9,7 +9,7 @@
 #include <utility>
 #include <stdexcept>
 
-#include <cnnzoo/exec/eigen.hpp>
+#include <cnnzoo/exec/cpu.hpp>
 #include <cnnzoo/data/batch_plan.hpp>
 #include <cnnzoo/graph/network.hpp>
 #include <cnnzoo/graph/summary.hpp>
@@ -154,13 +154,14 @@ entry make_entry(table_row row) {
     if (o.device == device_kind::cpu) {
       if (o.precision != "fp32")
         throw std::invalid_argument("cnnzoo: the CPU trains in fp32; --precision " + o.precision + " needs --device cuda");
+      exec::cpu policy(o.threads);
       std::ostringstream d;
-      d << "cpu (eigen<float>";
+      d << "cpu (" << exec::cpu::name << ": " << policy.describe();
 #ifdef _OPENMP
       d << ", " << (o.threads > 0 ? o.threads : omp_get_max_threads()) << " threads";
 #endif
       d << ")";
-      return std::make_unique<network_runner<M, exec::eigen<float>>>(o, d.str(), exec::eigen<float>(o.threads));
+      return std::make_unique<network_runner<M, exec::cpu>>(o, d.str(), std::move(policy));
     }
     return make_cuda_runner<M>(o, label);
   };

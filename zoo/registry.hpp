@@ -44,7 +44,7 @@ struct model_info : table_row {
 class runner {
 public:
   virtual ~runner() = default;
-  virtual std::string device() const = 0;        // "cpu (eigen<float>, 2 threads)", "cuda bf16 ..."
+  virtual std::string device() const = 0;        // "cpu (onednn: oneDNN 2.6.3, AVX2 kernels, ..., 2 threads)", "cuda bf16 ..."
   virtual int batch_capacity() const = 0;
   virtual train::sgd_options& optimizer() = 0;
   virtual run_options& options() = 0;

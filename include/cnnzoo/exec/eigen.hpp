@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -51,6 +52,10 @@ public:
     (void)threads;
 #endif
   }
+
+  // For the programs' first line: which engine multiplies ("oneDNN 2.6.3 sgemm (instruction set
+  // chosen at run time)", or Eigen's with the instruction sets compiled in).
+  std::string describe() const { return "Eigen kernels, " + eigen_detail::gemm_engine(); }
 
   // ---- memory: host memory, so transfers are copies ------------------------------------------
   template <class U> buffer<U> allocate(std::size_t count) const { return buffer<U>(count, U{}); }
