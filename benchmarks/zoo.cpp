@@ -40,6 +40,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <cnnzoo/core/rng.hpp>
@@ -129,7 +130,7 @@ void rate_counters(benchmark::State& state, double flops_per_image, int batch, d
   state.counters["peak_MiB"] = std::max(0.0, status_kib("VmHWM") - rss_before_kib) / 1024.0;
 }
 
-void train(benchmark::State& state, const zoo::entry* e) {
+void train_pass(benchmark::State& state, const zoo::entry* e) {
   const zoo::model_info& info = e->info;
   const int batch = batch_for(info);
   size_counters(state, info);
@@ -167,7 +168,7 @@ void train(benchmark::State& state, const zoo::entry* e) {
   state.SetLabel(net->device() + ", fp32, batch " + std::to_string(batch));
 }
 
-void predict(benchmark::State& state, const zoo::entry* e) {
+void predict_pass(benchmark::State& state, const zoo::entry* e) {
   const zoo::model_info& info = e->info;
   const int batch = batch_for(info);
   size_counters(state, info);
@@ -200,8 +201,10 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("cnnzoo.gemm", exec::eigen_detail::gemm_engine());
   benchmark::AddCustomContext("cnnzoo.peak_memory", reset_peak_memory() ? "VmHWM, reset per benchmark"
                                                                         : "VmHWM, not resettable here: a running maximum");
+  using pass_fn = void (*)(benchmark::State&, const zoo::entry*);
+  const std::pair<std::string, pass_fn> passes[] = {{"train/", &train_pass}, {"predict/", &predict_pass}};
   for (const zoo::entry* e : zoo::models())
-    for (const auto& [pass, fn] : {std::pair{"train/", &train}, std::pair{"predict/", &predict}})
+    for (const auto& [pass, fn] : passes)
       benchmark::RegisterBenchmark((pass + e->info.name + "/batch:" + std::to_string(batch_for(e->info))).c_str(), fn, e)
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
