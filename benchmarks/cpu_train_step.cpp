@@ -12,6 +12,7 @@
 //   train_step/ResNet18/batch:{32,128}         PreAct-ResNet18 of the zoo (11.2 M parameters)
 //   train_step/WRN-16-4/batch:{32,128}         wide_resnet<16, 4> (2.7 M parameters), a smaller
 //                                              residual network of the same family as WideResNet
+//   train_step_direct/<same>                   exec::onednn with direct convolutions only (no Winograd)
 //   train_step_eigen/<same>                    the same on exec::eigen<float>
 //
 // Counter img/s: images per second of wall time. The label names the device, threads,
@@ -36,6 +37,14 @@
 namespace {
 
 using namespace cnnzoo;
+
+#ifdef CNNZOO_HAVE_ONEDNN
+// exec::onednn without Winograd: what the direct kernels alone reach.
+struct onednn_direct : exec::onednn {
+  static constexpr std::string_view name = "onednn (direct convolutions only)";
+  onednn_direct() : exec::onednn(0, exec::onednn::algorithms::direct_only) {}
+};
+#endif
 
 
 int threads() {
@@ -87,6 +96,12 @@ BENCHMARK_TEMPLATE(train_step, models::resnet18, exec::cpu)
     ->Name("train_step/ResNet18")->ArgName("batch")->Arg(32)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(train_step, models::wide_resnet<16, 4>, exec::cpu)
     ->Name("train_step/WRN-16-4")->ArgName("batch")->Arg(32)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
+#ifdef CNNZOO_HAVE_ONEDNN
+BENCHMARK_TEMPLATE(train_step, models::resnet18, onednn_direct)
+    ->Name("train_step_direct/ResNet18")->ArgName("batch")->Arg(32)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(train_step, models::wide_resnet<16, 4>, onednn_direct)
+    ->Name("train_step_direct/WRN-16-4")->ArgName("batch")->Arg(32)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
+#endif
 BENCHMARK_TEMPLATE(train_step, models::resnet18, exec::eigen<float>)
     ->Name("train_step_eigen/ResNet18")->ArgName("batch")->Arg(32)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(train_step, models::wide_resnet<16, 4>, exec::eigen<float>)

@@ -13,6 +13,7 @@
 // (> 1: cnnzoo is faster). Threads: OMP_NUM_THREADS for both (torch::set_num_threads).
 //
 //   OMP_NUM_THREADS=2 bench_libtorch_compare                       all 10 pairs
+//   OMP_NUM_THREADS=2 bench_libtorch_compare --benchmark_repetitions=3   medians of 3 (the README's)
 //   OMP_NUM_THREADS=2 bench_libtorch_compare --benchmark_filter=ResNet18 --benchmark_min_time=2
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
@@ -20,6 +21,7 @@
 #include "bench_support.hpp"
 #include "torch_nets.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <initializer_list>
 #include <map>
@@ -174,18 +176,19 @@ void register_pairs(const std::string& name, std::initializer_list<int> batches)
   }
 }
 
-// The console output, then the ratio of every pair that ran.
+// The console output, then the ratio of every pair that ran: medians over the repetitions
+// (--benchmark_repetitions=N), so that one disturbed run does not decide a ratio.
 class ratio_reporter : public benchmark::ConsoleReporter {
 public:
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
       if (r.error_occurred || r.run_type != Run::RT_Iteration) continue;
-      const std::string name = r.benchmark_name();
+      const std::string& name = r.run_name.function_name;   // pass/network/batch:B/side
       const auto slash = name.rfind('/');
       const auto it = r.counters.find("img/s");
       if (slash == std::string::npos || it == r.counters.end()) continue;
-      rates_[name.substr(0, slash)][name.substr(slash + 1)] = it->second.value;
+      rates_[name.substr(0, slash)][name.substr(slash + 1)].push_back(it->second.value);
     }
   }
   void Finalize() override {
@@ -193,14 +196,19 @@ public:
     std::printf("\n%-32s %14s %14s %8s\n", "pass/network/batch", "cnnzoo img/s", "libtorch img/s", "ratio");
     for (const auto& [what, side] : rates_) {
       const auto ours = side.find("cnnzoo"), theirs = side.find("libtorch");
-      if (ours == side.end() || theirs == side.end() || theirs->second <= 0) continue;
-      std::printf("%-32s %14.1f %14.1f %8.2f\n", what.c_str(), ours->second, theirs->second,
-                  ours->second / theirs->second);
+      if (ours == side.end() || theirs == side.end()) continue;
+      const double a = median(ours->second), b = median(theirs->second);
+      if (b > 0) std::printf("%-32s %14.1f %14.1f %8.2f\n", what.c_str(), a, b, a / b);
     }
   }
 
 private:
-  std::map<std::string, std::map<std::string, double>> rates_;
+  static double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  }
+  std::map<std::string, std::map<std::string, std::vector<double>>> rates_;
 };
 
 }  // namespace
