@@ -2,6 +2,9 @@
 // What the benchmark programs share: the context they print beside their figures.
 #include <fstream>
 #include <string>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace cnnzoo::bench {
 
@@ -14,6 +17,15 @@ inline std::string cpu_name() {
       return colon == std::string::npos ? line : line.substr(colon + 2);
     }
   return "unknown";
+}
+
+// The OpenMP threads the CPU kernels use (OMP_NUM_THREADS, default all cores).
+inline int threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
 }
 
 }  // namespace cnnzoo::bench

@@ -57,13 +57,7 @@ isa widest_isa() {
   return {"sse2", 4, fma_sse2};
 }
 
-int threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
+using cnnzoo::bench::threads;
 
 void fma_peak(benchmark::State& state, isa i) {
   const int nt = threads();

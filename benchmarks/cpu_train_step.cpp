@@ -47,13 +47,7 @@ struct onednn_direct : exec::onednn {
 #endif
 
 
-int threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
+using cnnzoo::bench::threads;
 
 template <class M, class P>
 void train_step(benchmark::State& state) {

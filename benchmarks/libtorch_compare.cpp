@@ -39,13 +39,7 @@ namespace {
 
 using namespace cnnzoo;
 
-int threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
+using cnnzoo::bench::threads;
 
 std::vector<float> synthetic_images(int batch) {
   rng g(7);

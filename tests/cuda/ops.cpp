@@ -9,6 +9,7 @@
 #include <cnnzoo/data/batch_plan.hpp>
 
 #include "gpu_support.hpp"
+#include "support/conv_cases.hpp"
 #include "support/random_images.hpp"
 
 using namespace cnnzoo;
@@ -16,32 +17,13 @@ using namespace cnnzoo::testing::gpu;
 using ops::activation;
 using ops::pool_kind;
 
-namespace {
-ops::conv_geometry conv_case(int n, int c, int h, int w, int k, int kh, int kw, int s, int ph, int pw, int d, int groups,
-                              bool bias) {
-  ops::conv_geometry g{n, c, h, w, k, kh, kw, s, s, ph, pw, d, d, groups, 0, 0, bias};
-  g.oh = (h + 2 * ph - d * (kh - 1) - 1) / s + 1;
-  g.ow = (w + 2 * pw - d * (kw - 1) - 1) / s + 1;
-  return g;
-}
-}  // namespace
 
 TEMPLATE_TEST_CASE("cuda policy: conv2d forward and backward match the CPU", "[cuda][gpu][conv]", fp32, tf32, bf16,
                    fp16) {
   env<TestType> e;
   using tol = tolerance<TestType>;
   using T = typename env<TestType>::T;
-  const ops::conv_geometry cases[] = {
-      conv_case(2, 8, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, false),   // 3x3 same
-      conv_case(3, 16, 10, 10, 8, 3, 3, 2, 1, 1, 1, 1, true),  // strided, bias
-      conv_case(2, 16, 8, 8, 32, 1, 1, 2, 0, 0, 1, 1, true),   // 1x1 projection shortcut
-      conv_case(2, 8, 7, 7, 12, 3, 3, 1, 1, 1, 1, 4, true),    // grouped
-      conv_case(2, 8, 9, 9, 8, 3, 3, 2, 1, 1, 1, 8, false),    // depthwise, strided
-      conv_case(2, 8, 11, 11, 8, 3, 3, 1, 2, 2, 2, 1, false),  // dilated
-      conv_case(2, 8, 9, 9, 8, 1, 7, 1, 0, 3, 1, 1, true),     // rectangular 1x7
-      conv_case(1, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, true),  // a CIFAR stem
-  };
-  for (const auto& g : cases) {
+  for (const auto& g : testing::policy_conv_cases()) {
     INFO(g.describe() << " in " << TestType::name);
     const std::size_t xs = std::size_t(g.n) * g.c * g.h * g.w, ys = std::size_t(g.n) * g.k * g.oh * g.ow;
     const std::size_t ws = std::size_t(g.k) * (g.c / g.groups) * g.kh * g.kw;

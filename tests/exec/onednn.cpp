@@ -18,6 +18,7 @@ TEST_CASE("onednn policy: not in this build", "[exec][onednn]") {
 #include <cnnzoo/exec/onednn.hpp>
 #include <cnnzoo/models/resnet.hpp>
 
+#include "support/conv_cases.hpp"
 #include "support/reference.hpp"
 
 using namespace cnnzoo;
@@ -29,27 +30,16 @@ ref::conv_params params_of(const ops::conv_geometry& g) {
   return {g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups};
 }
 
-ops::conv_geometry conv_case(int n, int c, int h, int w, int k, int kh, int kw, int s, int ph, int pw, int d, int groups,
-                             bool bias) {
-  ops::conv_geometry g{n, c, h, w, k, kh, kw, s, s, ph, pw, d, d, groups, 0, 0, bias};
-  g.oh = (h + 2 * ph - d * (kh - 1) - 1) / s + 1;
-  g.ow = (w + 2 * pw - d * (kw - 1) - 1) / s + 1;
-  return g;
-}
+using testing::conv_case;
 
+// The geometries of every policy's parity test, and the shapes that decide oneDNN's algorithm.
 const std::vector<ops::conv_geometry>& cases() {
-  static const std::vector<ops::conv_geometry> c{
-      conv_case(2, 8, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, false),    // 3x3 same, output 9x9: Winograd's shape
-      conv_case(3, 16, 10, 10, 8, 3, 3, 2, 1, 1, 1, 1, true),   // strided, bias
-      conv_case(2, 16, 8, 8, 32, 1, 1, 2, 0, 0, 1, 1, true),    // 1x1 projection shortcut
-      conv_case(2, 8, 7, 7, 12, 3, 3, 1, 1, 1, 1, 4, true),     // grouped
-      conv_case(2, 8, 9, 9, 8, 3, 3, 2, 1, 1, 1, 8, false),     // depthwise, strided
-      conv_case(2, 8, 11, 11, 8, 3, 3, 1, 2, 2, 2, 1, false),   // dilated
-      conv_case(2, 8, 9, 9, 8, 1, 7, 1, 0, 3, 1, 1, true),      // rectangular 1x7
-      conv_case(2, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, true),   // a CIFAR stem
-      conv_case(2, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, true),  // a residual unit's 3x3, bias
-      conv_case(3, 24, 4, 4, 24, 3, 3, 1, 1, 1, 1, 1, false),   // 3x3 on 4x4: below Winograd's rule
-  };
+  static const std::vector<ops::conv_geometry> c = [] {
+    std::vector<ops::conv_geometry> v = testing::policy_conv_cases();   // [0]: 3x3 on 9x9, Winograd's shape
+    v.push_back(conv_case(2, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, true));   // a residual unit's 3x3, bias
+    v.push_back(conv_case(3, 24, 4, 4, 24, 3, 3, 1, 1, 1, 1, 1, false));    // 3x3 on 4x4: below Winograd's rule
+    return v;
+  }();
   return c;
 }
 

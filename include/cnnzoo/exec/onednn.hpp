@@ -6,6 +6,9 @@
 // the Eigen policy's. fp32 only; exec::eigen<double> stays the reference it is checked against
 // (tests/exec/onednn.cpp).
 //
+// Like a network, a policy object is used from one thread at a time: its primitives and buffers are
+// its own (a copy gets new ones).
+//
 //   cnnzoo::network<cnnzoo::models::resnet18, cnnzoo::exec::onednn> net{/*batch=*/32};
 //   exec::onednn{threads, exec::onednn::algorithms::direct_only}   // no Winograd (exec/onednn/conv.hpp)
 #ifndef CNNZOO_HAVE_ONEDNN
