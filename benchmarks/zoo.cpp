@@ -24,8 +24,9 @@
 //   peak_MiB                the process's peak resident memory while the benchmark built its network
 //                           and ran (VmHWM, reset before each benchmark), less what it held before
 //
-// A model whose pass is predicted to exceed CNNZOO_BENCH_MAX_SECONDS (default 10 s) is reported as
-// skipped (an error row in Google Benchmark 1.7) instead of run. The prediction is its counted
+// A pass is reported as skipped (an error row in Google Benchmark 1.7) instead of run when its network
+// would not fit in the memory available (the trainer's estimate), or when it is predicted to take
+// more than CNNZOO_BENCH_MAX_SECONDS (default 10 s). The prediction is its counted
 // FLOPs at the rate this build's matrix product reaches on this machine (measured once at
 // start-up); it ignores the non-GEMM layers, so it errs on the fast side.
 //
@@ -109,6 +110,24 @@ bool within_budget(benchmark::State& state, double flops_per_pass) {
   return false;
 }
 
+// Skips (with the reason) a benchmark whose network would not fit in the memory available now, by
+// the trainer's estimate (apps/train/memory.cpp: 10 bytes per activation value per image, 36 per
+// parameter), instead of letting the kernel's OOM killer end the whole program.
+bool fits_in_memory(benchmark::State& state, const zoo::model_info& info, int batch) {
+  double available_kib = 0;
+  std::ifstream in("/proc/meminfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("MemAvailable:", 0) == 0) available_kib = std::atof(line.c_str() + 13);
+  const double need = 10.0 * static_cast<double>(info.activations) * batch + 36.0 * static_cast<double>(info.trainable);
+  if (available_kib <= 0 || need <= available_kib * 1024.0 * 0.9) return true;
+  state.SkipWithError(("skipped: needs about " + std::to_string(static_cast<int>(need / (1 << 30))) + " GiB, " +
+                       std::to_string(static_cast<int>(available_kib / (1 << 20))) +
+                       " GiB available (set CNNZOO_BENCH_BATCH lower)")
+                          .c_str());
+  for (auto _ : state) {}
+  return false;
+}
+
 void size_counters(benchmark::State& state, const zoo::model_info& info) {
   state.counters["trainable"] = static_cast<double>(info.trainable);
   state.counters["keras_total"] = static_cast<double>(info.keras_total);
@@ -135,7 +154,7 @@ void train_pass(benchmark::State& state, const zoo::entry* e) {
   const int batch = batch_for(info);
   size_counters(state, info);
   const double step_flops = 3.0 * static_cast<double>(info.flops);
-  if (!within_budget(state, step_flops * batch)) return;
+  if (!within_budget(state, step_flops * batch) || !fits_in_memory(state, info, batch)) return;
   reset_peak_memory();
   const double rss_before = status_kib("VmRSS");
   const auto net = cpu_runner(e, batch);
@@ -172,7 +191,7 @@ void predict_pass(benchmark::State& state, const zoo::entry* e) {
   const zoo::model_info& info = e->info;
   const int batch = batch_for(info);
   size_counters(state, info);
-  if (!within_budget(state, static_cast<double>(info.flops) * batch)) return;
+  if (!within_budget(state, static_cast<double>(info.flops) * batch) || !fits_in_memory(state, info, batch)) return;
   reset_peak_memory();
   const double rss_before = status_kib("VmRSS");
   const auto net = cpu_runner(e, batch);
