@@ -9,12 +9,26 @@ per image, the batch, training and inference images/s and the peak memory of eac
 pass was skipped.
 """
 import json
+import os
 import sys
+
+
+def table_counts():
+    """Trainable parameters by model from zoo/models.tsv, for the rows whose passes were skipped."""
+    counts = {}
+    tsv = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "zoo", "models.tsv")
+    with open(tsv) as f:
+        lines = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
+    header = lines[0]
+    for fields in lines[1:]:
+        counts[fields[0]] = int(fields[header.index("trainable")])
+    return counts
 
 
 def main(path):
     with open(path) as f:
         runs = json.load(f)["benchmarks"]
+    counts = table_counts()
     rows = {}
     for r in runs:
         if r.get("run_type", "iteration") != "iteration":
@@ -29,14 +43,15 @@ def main(path):
             row["trainable"] = int(r["trainable"])
             row["flops"] = float(r["flops"])
         if r.get("error_occurred"):
-            row[pass_name] = "skipped"
+            message = r.get("error_message", "")
+            row[pass_name] = "skipped: memory" if "GiB" in message else "skipped: time" if "predicted" in message else "failed"
         else:
             row[pass_name] = f"{r['img/s']:.1f}"
             row[pass_name + "_mib"] = f"{r['peak_MiB']:.0f}"
     print("| model | trainable | GFLOPs/img | batch | train img/s | train peak MiB | predict img/s | predict peak MiB |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for model, row in rows.items():
-        trainable = f"{row['trainable']:,}" if "trainable" in row else "-"
+        trainable = f"{row.get('trainable', counts.get(model, 0)):,}"
         gflops = f"{row['flops'] / 1e9:.2f}" if "flops" in row else "-"
         print(f"| {model} | {trainable} | {gflops} | {row['batch']} | "
               f"{row.get('train', '-')} | {row.get('train_mib', '-')} | {row.get('predict', '-')} | "
