@@ -94,7 +94,6 @@ inline std::optional<dnnl::reorder> reorder_between(const memory::desc& from, co
 // One convolution geometry's primitives. The backward ones are built on first use (inference never
 // needs them; the first layer never needs the input gradient).
 struct built_conv {
-  const char* algorithm = "direct";
   dnnl::algorithm alg = dnnl::algorithm::convolution_direct;
   bool bias = false;
   memory::desc src, weights, dst, bias_md;   // the user's layouts: NCHW, OIHW (GOIHW with groups)
@@ -139,7 +138,7 @@ public:
     built_conv& c = get(g, db != nullptr);
     std::optional<memory> blocked_dy;   // dy as the backward-data pass had it, reused when the layouts agree
     if (dx) {
-      build_backward_data(c, g);
+      build_backward_data(c);
       const auto& pd = *c.bwd_data_pd;
       memory ddst = input(pd.diff_dst_desc(), c.dst, dy, c.bwd_data_diff_dst_in, slot::diff_dst);
       blocked_dy = ddst;
@@ -151,7 +150,7 @@ public:
           g);
       output(dsrc, c.src, dx, c.bwd_data_diff_src_out);
     }
-    build_backward_weights(c, g);
+    build_backward_weights(c);
     const auto& pd = *c.bwd_weights_pd;
     memory src = input(pd.src_desc(), c.src, x, c.bwd_weights_src_in, slot::src);
     memory ddst = blocked_dy && blocked_dy->get_desc() == pd.diff_dst_desc()
@@ -166,7 +165,9 @@ public:
   }
 
   // The algorithm a geometry runs ("winograd" or "direct"), building it if needed; for tests and logs.
-  const char* algorithm_for(const conv_geometry& g, bool bias) { return get(g, bias).algorithm; }
+  const char* algorithm_for(const conv_geometry& g, bool bias) {
+    return get(g, bias).alg == dnnl::algorithm::convolution_winograd ? "winograd" : "direct";
+  }
 
 private:
   // The grow-only buffers blocked copies live in; one per role that can be live at once.
@@ -248,12 +249,11 @@ private:
     for (const bool winograd : {true, false}) {
       if (winograd && !try_winograd) continue;
       c.alg = winograd ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct;
-      c.algorithm = winograd ? "winograd" : "direct";
       try {
         c.fwd_pd = dnnl::convolution_forward::primitive_desc(forward_desc(c), user_scratchpad(), cpu_engine());
         if (winograd) {   // Winograd only where all three passes have it, so that they agree
-          build_backward_data(c, g);
-          build_backward_weights(c, g);
+          build_backward_data(c);
+          build_backward_weights(c);
         }
         break;
       } catch (const dnnl::error&) {
@@ -277,7 +277,7 @@ private:
                                            c.bias_md, any(c.dst), c.strides, c.dilates, c.pad_l, c.pad_r);
   }
 
-  static void build_backward_data(built_conv& c, const conv_geometry&) {
+  static void build_backward_data(built_conv& c) {
     if (c.bwd_data_pd) return;
     const dnnl::convolution_backward_data::desc d(c.alg, any(c.src), any(c.weights), any(c.dst), c.strides, c.dilates,
                                                   c.pad_l, c.pad_r);
@@ -288,7 +288,7 @@ private:
     c.bwd_data_diff_src_out = reorder_between(c.bwd_data_pd->diff_src_desc(), c.src);
   }
 
-  static void build_backward_weights(built_conv& c, const conv_geometry&) {
+  static void build_backward_weights(built_conv& c) {
     if (c.bwd_weights_pd) return;
     const dnnl::convolution_backward_weights::desc d(c.alg, any(c.src), any(c.weights), c.bias_md, any(c.dst),
                                                      c.strides, c.dilates, c.pad_l, c.pad_r);
