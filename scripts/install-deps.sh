@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what cnnzoo needs on Debian 12 (or Ubuntu): compiler, CMake, Eigen, Catch2, Google
 # Benchmark, CLI11, nlohmann-json, stb, oneDNN (the CPU kernels' matrix products, whose instruction
-# set it picks at run time; Debian's CMake package of it asks for OpenCL's) and Pillow (for the CIFAR-10 converter). The CUDA policy
+# set it picks at run time; Debian's CMake package of it asks for OpenCL's), Open MPI (mpirun -np N
+# cnnzoo-train: data-parallel training) and Pillow (for the CIFAR-10 converter). The CUDA policy
 # additionally needs the CUDA toolkit and cuDNN 9 where a GPU build is wanted; the CPU build never does.
 # For the parity and ONNX checks (CTest labels parity and onnx; they skip without these): PyTorch
 # (python3-torch), the onnx package (python3-onnx), Node.js and ONNX Runtime's Node package,
@@ -15,7 +16,7 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends \
   g++ make cmake libeigen3-dev catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev libstb-dev \
-  libdnnl-dev ocl-icd-opencl-dev python3 python3-pil ca-certificates >/dev/null
+  libdnnl-dev ocl-icd-opencl-dev openmpi-bin libopenmpi-dev python3 python3-pil ca-certificates >/dev/null
 if [ "${CNNZOO_DEPS:-all}" = build ]; then
   echo "cnnzoo: build dependencies installed"
   exit 0

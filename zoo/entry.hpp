@@ -58,7 +58,9 @@ public:
     const bool was = net_.training();
     net_.set_training(false);
     net_.set_input(images, n);
-    net_.forward(n);
+    // Inference draws no masks, and takes nothing from the generator: the ranks of a job evaluate
+    // different numbers of batches, and their generators must stay equal.
+    net_.forward_seeded(n, 0);
     net_.set_training(was);
     copy_logits(n, logits);
   }
@@ -88,6 +90,22 @@ public:
     trainer_.optimizer().upload_velocity(net_.policy(), from_float(v));
   }
   const std::vector<tensor_entry>& tensors() const override { return net_.tensors(); }
+  bool set_gradient_exchange(dist::gradient_exchange* exchange) override {
+    if constexpr (device_step_policy<P>) {
+      return exchange == nullptr;
+    } else {
+      trainer_.set_gradient_exchange(exchange);
+      return true;
+    }
+  }
+  bool set_batch_norm_sync(dist::communicator* ranks) override {
+    if constexpr (requires(P& p) { p.set_batch_norm_sync(ranks); }) {
+      net_.policy().set_batch_norm_sync(ranks);
+      return true;
+    } else {
+      return ranks == nullptr;
+    }
+  }
 
 private:
   using net_t = network<M, P>;

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include <cnnzoo/core/rng.hpp>
+#include <cnnzoo/dist/communicator.hpp>
+#include <cnnzoo/dist/gradient_exchange.hpp>
 #include <cnnzoo/ops/render.hpp>
 #include <cnnzoo/graph/model.hpp>
 #include <cnnzoo/graph/part.hpp>
@@ -80,6 +82,11 @@ public:
   virtual void set_state(const std::vector<float>&) = 0;
   virtual void set_velocity(const std::vector<float>&) = 0;
   virtual const std::vector<tensor_entry>& tensors() const = 0;
+  // Data-parallel training (include/cnnzoo/dist/): every step's gradients summed over the job's
+  // ranks, and (--sync-bn) BatchNorm statistics over all ranks' images. False where this runner's
+  // policy cannot (the CUDA runner: its gradients live on the GPU; dist/nccl.hpp is its engine).
+  virtual bool set_gradient_exchange(dist::gradient_exchange* exchange) = 0;
+  virtual bool set_batch_norm_sync(dist::communicator* ranks) = 0;
 };
 
 enum class device_kind { cpu, cuda };

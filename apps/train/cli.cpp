@@ -9,11 +9,17 @@
 #include <cstdlib>
 #include <iostream>
 #include <new>
+#include <optional>
 
 #include <unistd.h>
 
+#if defined(CNNZOO_HAVE_MPI)
+#include <cnnzoo/dist/mpi.hpp>
+#endif
+
 #include <cnnzoo/core/files.hpp>
 #include <cnnzoo/data/cifar10.hpp>
+#include <cnnzoo/dist/communicator.hpp>
 #include <cnnzoo/io/safetensors.hpp>
 #include <cnnzoo/train/checkpoint.hpp>
 #include <cnnzoo/train/schedule.hpp>
@@ -100,6 +106,32 @@ CLI::Validator seed_check() {
 }  // namespace
 
 int train_main(int argc, char** argv) {
+  // ---- the job: one process, or the ranks mpirun started ------------------------------------------
+#if defined(CNNZOO_HAVE_MPI)
+  std::optional<dist::mpi_session> mpi;
+  std::optional<dist::mpi_world> world;
+  if (dist::launched_by_mpi()) {
+    try {
+      mpi.emplace(argc, argv);
+      world.emplace();
+    } catch (const dist::dist_error& e) {
+      std::fprintf(stderr, "cnnzoo-train: %s\n", e.what());
+      return exit_failure;
+    }
+  }
+  dist::communicator* ranks = world && world->size() > 1 ? &*world : nullptr;
+#else
+  dist::communicator* ranks = nullptr;
+  if (dist::launched_by_mpi()) {
+    std::fprintf(stderr, "cnnzoo-train: started by an MPI launcher, but this build has no MPI (install libopenmpi-dev "
+                         "and configure again, CNNZOO_MPI=AUTO or ON); every process would train on its own\n");
+    return exit_bad_flags;
+  }
+#endif
+  const int rank = ranks ? ranks->rank() : 0;
+  std::ostream discard(nullptr);   // the log of ranks other than 0
+  std::ostream& log = rank == 0 ? std::cout : discard;
+
   CLI::App app{"cnnzoo-train: train a cnnzoo model on CIFAR-10 (official binary format)"};
   app.set_version_flag("--version", "cnnzoo-train 0.1.0");
   std::string model, recipe_name = "seed", resume;
@@ -121,6 +153,9 @@ int train_main(int argc, char** argv) {
   bool partial = false;
   app.add_flag("--partial-data", partial, "train on data_batch_1..k when the later training files are absent (else "
                                           "a partial copy stops the run)");
+  bool sync_bn = false;
+  auto* sync = app.add_flag("--sync-bn", sync_bn, "with mpirun -np N: BatchNorm statistics over all ranks' images (else "
+                                                 "each rank's own, their running means averaged every epoch)");
   app.add_flag("--allow-other-data", s.allow_other_data, "with --resume: continue although the data differs from "
                                                          "the data the checkpoint was trained on");
   app.footer(exit_code_table);
@@ -187,10 +222,20 @@ int train_main(int argc, char** argv) {
     std::fprintf(stderr, "cnnzoo-train: say which model to train (--model NAME; --list-models lists them), or --resume DIR\n");
     return exit_bad_flags;
   }
-  // The progress written so far comes first, then the reason, when both go to one log.
-  auto fail = [](const std::string& message, int code) {
+  // The progress written so far comes first, then the reason, when both go to one log. In a job of
+  // several ranks the message names the rank, and the whole job ends at once: the other ranks
+  // would wait for this one in their next collective forever.
+  auto fail = [ranks](const std::string& message, int code) {
     std::cout.flush();
-    std::fprintf(stderr, "%s\n", message.c_str());
+    if (!ranks) {
+      std::fprintf(stderr, "%s\n", message.c_str());
+      return code;
+    }
+    std::fprintf(stderr, "[rank %d of %d] %s\n", ranks->rank(), ranks->size(), message.c_str());
+    std::fflush(stderr);
+#if defined(CNNZOO_HAVE_MPI)
+    dist::mpi_world::abort(code);
+#endif
     return code;
   };
   try {
@@ -220,6 +265,11 @@ int train_main(int argc, char** argv) {
     take(seed, r.seed, o.seed);             take(out, r.out_dir, o.out_dir);
     take(val, r.val_split, o.val_split);    take(limit, r.limit_train, o.limit_train);
     take(threads, r.threads, o.threads);    take(every, r.checkpoint_every, o.checkpoint_every);
+    if (sync->count()) r.sync_bn = sync_bn;
+    // The ranks of a job on one machine share its cores.
+    const std::optional<int> rank_threads =
+        ranks && !threads->count() ? std::optional<int>(std::max(1, hardware_threads() / ranks->local_size())) : std::nullopt;
+    if (rank_threads) r.threads = *rank_threads;
     if (!out->count() && !model.empty()) r.out_dir = "runs/" + r.model;
 
     s.stop_after_epochs = stop_after;
@@ -229,7 +279,7 @@ int train_main(int argc, char** argv) {
       // that would change it silently does nothing, so it is refused instead.
       std::string fixed;
       for (CLI::Option* opt : {batch, schedule, warmup, wd, momentum, nesterov, clip, ls, mix, drop, init, init_from, flip,
-                               crop, cutout, rotation, shift, shear, zoom, precision, seed, val, limit, every})
+                               crop, cutout, rotation, shift, shear, zoom, precision, seed, val, limit, every, sync})
         if (opt->count()) fixed += (fixed.empty() ? "" : ", ") + opt->get_name();
       for (const char* name : {"--recipe", "--overwrite"})
         if (app.get_option(name)->count()) fixed += (fixed.empty() ? "" : ", ") + std::string(name);
@@ -245,6 +295,7 @@ int train_main(int argc, char** argv) {
       if (lr->count()) s.lr = o.lr;
       if (device->count()) s.device = o.device;
       if (threads->count()) s.threads = o.threads;
+      else if (rank_threads) s.threads = *rank_threads;
       if (data->count()) s.data_dir = o.data_dir;
       r.model = model;  // checked against the checkpoint's model
     } else if (s.allow_other_data) {
@@ -253,7 +304,8 @@ int train_main(int argc, char** argv) {
     }
     install_stop_handlers();
     s.stop_signal = &stop_signal;
-    const outcome result = run(r, std::cout, s);
+    s.ranks = ranks;
+    const outcome result = run(r, log, s);
     return result.stopped_by_signal ? exit_interrupted : exit_done;
   } catch (const train_error& e) {
     return fail(e.what(), e.code);
@@ -271,6 +323,8 @@ int train_main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     return fail("cnnzoo-train: out of memory. Try a smaller --batch-size, --limit-train, or a machine with more memory.",
                 exit_out_of_memory);
+  } catch (const dist::dist_error& e) {
+    return fail(e.what(), exit_failure);
   } catch (const std::exception& e) {
     return fail(std::string("cnnzoo-train: ") + e.what(), exit_failure);
   }

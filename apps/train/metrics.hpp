@@ -42,11 +42,11 @@ public:
 
   int classes() const noexcept { return k_; }
 
-  void add(int truth, int predicted) {
+  void add(int truth, int predicted, std::uint64_t times = 1) {
     if (truth < 0 || truth >= k_ || predicted < 0 || predicted >= k_)
       throw metrics_error("cnnzoo: confusion_matrix::add: class pair (" + std::to_string(truth) + ", " +
                           std::to_string(predicted) + ") is outside 0.." + std::to_string(k_ - 1));
-    ++counts_[index(truth, predicted)];
+    counts_[index(truth, predicted)] += times;
   }
   template <class L, class P>
   void add(std::span<const L> truth, std::span<const P> predicted) {

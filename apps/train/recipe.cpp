@@ -117,7 +117,7 @@ nlohmann::json recipe::to_json() const {
           {"limit_train", limit_train}, {"lr", lr},
           {"schedule", schedule},     {"warmup_epochs", warmup_epochs},
           {"momentum", momentum},     {"nesterov", nesterov},
-          {"weight_decay", weight_decay}, {"clip_norm", clip_norm},
+          {"weight_decay", weight_decay}, {"clip_norm", clip_norm}, {"sync_bn", sync_bn},
           {"label_smoothing", label_smoothing}, {"mixup_alpha", mixup_alpha},
           {"dropout", dropout},       {"init", init},             {"init_from", init_from},
           {"flip", flip},
@@ -136,7 +136,7 @@ recipe recipe::from_json(const nlohmann::json& j) {
   CNNZOO_FIELD(precision); CNNZOO_FIELD(threads); CNNZOO_FIELD(seed); CNNZOO_FIELD(epochs); CNNZOO_FIELD(time_budget_minutes);
   CNNZOO_FIELD(batch_size); CNNZOO_FIELD(val_split); CNNZOO_FIELD(limit_train); CNNZOO_FIELD(lr);
   CNNZOO_FIELD(schedule); CNNZOO_FIELD(warmup_epochs); CNNZOO_FIELD(momentum); CNNZOO_FIELD(nesterov);
-  CNNZOO_FIELD(weight_decay); CNNZOO_FIELD(clip_norm); CNNZOO_FIELD(label_smoothing);
+  CNNZOO_FIELD(weight_decay); CNNZOO_FIELD(clip_norm); CNNZOO_FIELD(sync_bn); CNNZOO_FIELD(label_smoothing);
   CNNZOO_FIELD(mixup_alpha); CNNZOO_FIELD(dropout); CNNZOO_FIELD(init); CNNZOO_FIELD(init_from); CNNZOO_FIELD(flip); CNNZOO_FIELD(crop_padding);
   CNNZOO_FIELD(cutout); CNNZOO_FIELD(rotation); CNNZOO_FIELD(shift); CNNZOO_FIELD(shear); CNNZOO_FIELD(zoom);
   CNNZOO_FIELD(checkpoint_every);

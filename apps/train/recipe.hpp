@@ -36,6 +36,9 @@ struct recipe {
   bool nesterov = true;
   double weight_decay = 5e-4;
   double clip_norm = 0;                 // 0: no clipping
+  // Data-parallel runs (mpirun -np N): BatchNorm statistics over all ranks' images (else each
+  // rank's own, and the running statistics are averaged over the ranks after every epoch).
+  bool sync_bn = false;
   // regularisation
   double label_smoothing = 0;
   double mixup_alpha = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -13,6 +14,8 @@
 #include <cnnzoo/data/augment.hpp>
 #include <cnnzoo/data/batch_plan.hpp>
 #include <cnnzoo/data/cifar10.hpp>
+#include <cnnzoo/dist/communicator.hpp>
+#include <cnnzoo/dist/gradient_exchange.hpp>
 #include <cnnzoo/io/weights.hpp>
 #include <cnnzoo/train/checkpoint.hpp>
 #include <cnnzoo/train/schedule.hpp>
@@ -77,6 +80,26 @@ evaluation evaluate(zoo::runner& net, const data::dataset& set, const data::chan
     }
   }
   e.loss = set.size() ? loss_sum / static_cast<double>(set.size()) : 0;
+  e.accuracy = e.confusion.accuracy();
+  return e;
+}
+
+evaluation evaluate(zoo::runner& net, const data::dataset& set, const data::channel_statistics& stats,
+                    dist::communicator& ranks) {
+  if (ranks.size() == 1) return evaluate(net, set, stats);
+  // Each rank its own slice; then the loss sum and the confusion counts summed over the ranks.
+  const dist::share mine = dist::shard(set.size(), ranks.rank(), ranks.size());
+  const evaluation part = mine.count ? evaluate(net, set.slice(mine.first, mine.count), stats) : evaluation{};
+  std::vector<double> sums(1 + classes * classes);
+  sums[0] = part.loss * static_cast<double>(mine.count);
+  for (int t = 0; t < classes; ++t)
+    for (int p = 0; p < classes; ++p) sums[static_cast<std::size_t>(1 + t * classes + p)] = static_cast<double>(part.confusion.count(t, p));
+  ranks.sum(std::span<double>(sums));
+  evaluation e;
+  e.loss = set.size() ? sums[0] / static_cast<double>(set.size()) : 0;
+  for (int t = 0; t < classes; ++t)
+    for (int p = 0; p < classes; ++p)
+      e.confusion.add(t, p, static_cast<std::uint64_t>(sums[static_cast<std::size_t>(1 + t * classes + p)]));
   e.accuracy = e.confusion.accuracy();
   return e;
 }
@@ -201,9 +224,11 @@ recipe saved_recipe(const train::checkpoint_reader& ck) {
 // Refuses (exit 8) a run whose estimated host memory is over what is available, naming the size
 // and the largest batch that fits.
 void refuse_what_cannot_fit(const zoo::model_info& model, const data::data_files& files, const zoo::runner_options& ro,
-                            int batch, const session& sess) {
+                            int batch, const session& sess, int local_ranks) {
   const memory_need need = estimate_memory(model, files, ro.device == zoo::device_kind::cpu);
-  const std::optional<std::uint64_t> avail = sess.available_memory ? sess.available_memory : available_memory();
+  std::optional<std::uint64_t> avail = sess.available_memory ? sess.available_memory : available_memory();
+  // The ranks of a job on this machine share its memory.
+  if (avail) *avail /= static_cast<std::uint64_t>(local_ranks);
   if (!avail || need.total(batch) <= *avail) return;
   const int fits = largest_batch_that_fits(need, *avail);
   throw train_error("cnnzoo-train: this run needs about " + gibibytes(need.total(batch)) + " of memory (data " +
@@ -264,9 +289,49 @@ saved_progress restore_checkpoint(const train::checkpoint_reader& ck, int planne
   return progress;
 }
 
+// The job's ranks must train on the same data: each rank's data record against rank 0's.
+void check_same_data(dist::communicator& ranks, const nlohmann::json& identity, const fs::path& data_dir) {
+  const std::string mine = identity.dump();
+  std::uint64_t hash = 1469598103934665603ull, leaders = 0;   // FNV-1a of the record
+  for (const unsigned char ch : mine) hash = (hash ^ ch) * 1099511628211ull;
+  leaders = hash;
+  ranks.broadcast_values(std::span<std::uint64_t>(&leaders, 1), 0);
+  if (hash != leaders)
+    throw data::data_error("cnnzoo-train: rank " + std::to_string(ranks.rank()) + " reads other data in " + data_dir.string() +
+                           " than rank 0 (" + mine + "); every rank of a job must see the same CIFAR-10 files");
+}
+
+// Every rank's weights must be rank 0's, bit for bit, after every epoch: a difference means the
+// ranks have stopped taking the same steps, and training on would only hide it.
+void check_same_weights(dist::communicator& ranks, const std::vector<float>& params, int epoch) {
+  std::uint32_t hash = 2166136261u, leaders = 0;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(params.data());
+  for (std::size_t i = 0; i < params.size() * sizeof(float); ++i) hash = (hash ^ bytes[i]) * 16777619u;
+  leaders = hash;
+  ranks.broadcast_values(std::span<std::uint32_t>(&leaders, 1), 0);
+  if (hash != leaders)
+    throw dist::dist_error("cnnzoo-train: rank " + std::to_string(ranks.rank()) + "'s weights differ from rank 0's after epoch " +
+                           std::to_string(epoch) + " (the ranks no longer take the same steps); the last checkpoint is rank 0's");
+}
+
+// The loss and accuracy totals of the whole job: every rank's summed.
+ops::step_totals job_totals(dist::communicator& ranks, ops::step_totals t) {
+  if (ranks.size() == 1) return t;
+  double v[3] = {t.loss_sum, static_cast<double>(t.images), static_cast<double>(t.correct)};
+  ranks.sum(std::span<double>(v, 3));
+  t.loss_sum = v[0];
+  t.images = static_cast<unsigned long long>(v[1]);
+  t.correct = static_cast<unsigned long long>(v[2]);
+  return t;
+}
+
 }  // namespace
 
 outcome run(const recipe& given, std::ostream& log, const session& sess) {
+  dist::solo alone;
+  dist::communicator& ranks = sess.ranks ? *sess.ranks : alone;
+  const int rank = ranks.rank(), n_ranks = ranks.size();
+  const bool leader = rank == 0;   // the one rank that writes files
   // ---- the recipe: as given, or as saved by the run being resumed; every value checked first ----
   recipe r = given;
   std::optional<train::checkpoint_reader> ck;
@@ -298,11 +363,17 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     throw train_error("cnnzoo-train: unknown model '" + r.model + "'; known:" + known, exit_bad_flags);
   }
   r.model = entry->info.name;
+  if (n_ranks > 1 && runner_options_for(r).device == zoo::device_kind::cuda)
+    throw train_error("cnnzoo-train: a job of " + std::to_string(n_ranks) + " ranks trains with the CPU policy for now (the "
+                      "CUDA policy's gradient sum over NCCL, include/cnnzoo/dist/nccl.hpp, is not in cnnzoo-train yet); "
+                      "add --device cpu",
+                      exit_bad_flags);
 
-  // ---- the output directory: this run's alone ---------------------------------------------------
-  const run_directory dir(r.out_dir);
-  const fs::path out = dir.path();
-  const std::string earlier = ck ? std::string() : dir.earlier_run();
+  // ---- the output directory: this run's alone (rank 0's: the one rank that writes) ----------------
+  std::optional<run_directory> dir;
+  if (leader) dir.emplace(r.out_dir);
+  const fs::path out = leader ? dir->path() : fs::path(r.out_dir);
+  const std::string earlier = ck || !leader ? std::string() : dir->earlier_run();
   if (!earlier.empty() && !sess.overwrite)
     throw train_error("cnnzoo-train: " + out.string() + " holds a run (" + earlier + "). Continue it with --resume " +
                           out.string() + ", replace it with --overwrite, or choose another --out.",
@@ -337,12 +408,28 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
         << n_train << " images per step\n";
     r.batch_size = static_cast<int>(n_train);
   }
-  const zoo::runner_options ro = runner_options_for(r);
-  refuse_what_cannot_fit(entry->info, files, ro, r.batch_size, sess);
+  // A job of several ranks: every step's global batch of r.batch_size images is split over the
+  // ranks (dist::shard), so each rank's network holds its largest share.
+  if (n_ranks > 1) {
+    const std::size_t last = n_train % static_cast<std::size_t>(r.batch_size);
+    if (static_cast<std::size_t>(r.batch_size) < static_cast<std::size_t>(n_ranks) || (last > 0 && last < static_cast<std::size_t>(n_ranks)))
+      throw train_error("cnnzoo-train: " + std::to_string(n_ranks) + " ranks cannot share " +
+                            (static_cast<std::size_t>(r.batch_size) < static_cast<std::size_t>(n_ranks)
+                                 ? "a batch of " + std::to_string(r.batch_size)
+                                 : "the last step of each epoch (" + std::to_string(last) + " of " + std::to_string(n_train) +
+                                       " images)") +
+                            ": every rank needs at least one image per step. Choose another --batch-size or --limit-train.",
+                        exit_bad_flags);
+  }
+  zoo::runner_options ro = runner_options_for(r);
+  const int rank_batch = static_cast<int>(dist::shard(static_cast<std::size_t>(r.batch_size), 0, n_ranks).count);
+  ro.batch = rank_batch;
+  refuse_what_cannot_fit(entry->info, files, ro, rank_batch, sess, ranks.local_size());
 
   data::dataset train_set = data::load_train(data_dir, sess.missing_batches);
   std::optional<data::dataset> test_set = data::load_test(data_dir);
   const nlohmann::json identity = data_identity(train_set, test_set);
+  if (n_ranks > 1) check_same_data(ranks, identity, data_dir);
   if (ck && ck->has("data")) {
     nlohmann::json saved;
     try {
@@ -396,6 +483,29 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   int last_saved_epoch = progress.epoch;
   bool own_checkpoint = ck.has_value();
 
+  // ---- the job's ranks: one set of weights, each rank its own share of every batch ------------------
+  std::optional<dist::gradient_exchange> exchange;
+  if (n_ranks > 1) {
+    exchange.emplace(ranks);
+    if (!net->set_gradient_exchange(&*exchange))
+      throw train_error("cnnzoo-train: " + net->device() + " cannot sum gradients over ranks; use --device cpu", exit_bad_flags);
+    if (r.sync_bn && !net->set_batch_norm_sync(&ranks))
+      throw train_error("cnnzoo-train: --sync-bn needs the CPU policy", exit_bad_flags);
+    // Rank 0's weights, statistics and momentum on every rank, whatever each drew or read (another
+    // machine's libm may round an initial draw differently).
+    auto same_as_leader = [&](std::vector<float> v) {
+      ranks.broadcast_values(std::span<float>(v), 0);
+      return v;
+    };
+    net->set_params(same_as_leader(net->params()));
+    net->set_state(same_as_leader(net->state()));
+    net->set_velocity(same_as_leader(net->velocity()));
+    // (Each rank draws its own dropout masks from the one generator state all ranks share:
+    // train::trainer::set_gradient_exchange.)
+  } else if (r.sync_bn) {
+    log << "cnnzoo-train: note: --sync-bn has nothing to synchronize in a one-process run\n";
+  }
+
   const train::schedule lr_at = schedule_for(r, steps_per_epoch);
   const data::augment_config aug = augmentation_for(r);
   const int batch = r.batch_size;
@@ -407,6 +517,10 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       << (val_set ? ", " + std::to_string(val_set->size()) + " held out for validation" : std::string{})
       << (test_set ? ", " + std::to_string(test_set->size()) + " test images" : std::string{}) << ", batch " << batch
       << ", " << r.epochs << " epochs, schedule " << lr_at.name() << "\n";
+  if (n_ranks > 1)
+    log << "cnnzoo-train: job of " << n_ranks << " ranks (" << ranks.engine() << "), " << rank_batch
+        << " images per rank and step at most, BatchNorm statistics " << (r.sync_bn ? "over all ranks (--sync-bn)" : "per rank")
+        << "\n";
   if (ck)
     log << "cnnzoo-train: resuming " << out.string() << " after epoch " << progress.epoch
         << (progress.in_epoch ? " and " + std::to_string(progress.in_epoch->steps_done) + " steps of epoch " +
@@ -416,6 +530,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
 
   // The metrics and the plot show the history of the run they sit beside.
   auto write_history = [&] {
+    if (!leader) return;
     write_metrics_file(out / metrics_file, history);
     training_history h;
     for (const auto& e : history) {
@@ -431,7 +546,8 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   if (ck) write_history();
 
   // A resumed run with nothing left to do leaves its files as they are.
-  if (ck && progress.epoch >= r.epochs && !progress.in_epoch && fs::exists(out / report_file)) {
+  // (Rank 0 looks; every rank follows.)
+  if (ck && progress.epoch >= r.epochs && !progress.in_epoch && ranks.any(leader && fs::exists(out / report_file))) {
     log << "cnnzoo-train: " << out.string() << " has finished all " << r.epochs << " epochs; nothing to do (" << report_file
         << " is unchanged; --epochs N continues it for longer)\n";
     outcome o;
@@ -471,12 +587,15 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     return w;
   };
   // Saves the checkpoint and the weights file.
+  // Rank 0 writes; every rank keeps the same account of what was saved.
   auto save = [&](const host_weights& w) {
     const std::vector<float>& params = w.params;
     const std::vector<float>& state = w.state;
-    save_checkpoint(out / checkpoint_file, {r, *net, params, state, data_rng, progress, history, identity});
-    save_model(out / model_file, r, *net, params, state, stats, class_names);
-    if (!dir_is_ours) {
+    if (leader) {
+      save_checkpoint(out / checkpoint_file, {r, *net, params, state, data_rng, progress, history, identity});
+      save_model(out / model_file, r, *net, params, state, stats, class_names);
+    }
+    if (!dir_is_ours && leader) {
       // The run this one replaces (--overwrite) had a report; it no longer describes this directory.
       std::error_code ec;
       fs::remove(out / report_file, ec);
@@ -486,7 +605,18 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     last_saved_epoch = progress.epoch;
     last_saved_step = progress.step;
   };
-  auto stop_requested = [&] { return sess.stop_signal && sess.stop_signal->load() != 0; };
+  // A stop asked of any rank stops every rank at the same step.
+  // Each rank's BatchNorm running statistics followed its own images (without --sync-bn): their
+  // mean over the ranks is what evaluation and a checkpoint use, and what every rank continues from.
+  auto average_running_statistics = [&] {
+    if (n_ranks == 1 || r.sync_bn || entry->info.trainable == 0) return;
+    std::vector<float> st = net->state();
+    if (st.empty()) return;
+    ranks.sum(std::span<float>(st));
+    for (float& v : st) v /= static_cast<float>(n_ranks);
+    net->set_state(st);
+  };
+  auto stop_requested = [&] { return ranks.any(sess.stop_signal && sess.stop_signal->load() != 0); };
 
   const auto run_start = clock_type::now();
   const double wall_before = progress.wall_seconds;
@@ -496,7 +626,13 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   const bool budgeted = r.time_budget_minutes > 0;
   const double budget_seconds = 60 * r.time_budget_minutes;
   bool budget_spent = budgeted && wall_before >= budget_seconds;
-  auto wall_now = [&] { return wall_before + std::chrono::duration<double>(clock_type::now() - run_start).count(); };
+  // The run's wall time, rank 0's clock on every rank: the time-budget schedule and the budget's
+  // end must be the same decisions everywhere.
+  auto wall_now = [&] {
+    double w = wall_before + std::chrono::duration<double>(clock_type::now() - run_start).count();
+    if (n_ranks > 1) ranks.broadcast_values(std::span<double>(&w, 1), 0);
+    return w;
+  };
 
   for (int epoch = first_epoch; epoch < last_epoch && !budget_spent; ++epoch) {
     const auto epoch_start = clock_type::now();
@@ -521,17 +657,19 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       // A signal: the step before has finished; save exactly here (the epoch's order and totals
       // included) and stop. Checked after the last step too, before the epoch's evaluation.
       if (stop_requested()) {
-        const ops::step_totals t = net->take_step_totals();
+        const ops::step_totals t = job_totals(ranks, net->take_step_totals());
         loss_sum += t.loss_sum;
         correct += static_cast<std::size_t>(t.correct);
         seen += static_cast<std::size_t>(t.images);
-        const int signo = sess.stop_signal->load();
+        const int asked_here = sess.stop_signal ? sess.stop_signal->load() : 0;
+        const int signo = asked_here ? asked_here : SIGTERM;   // else another rank's signal
         const bool nothing_new = progress.step == last_saved_step;
         if (!nothing_new) {
           progress.wall_seconds = wall_now();
           progress.in_epoch = epoch_position{s, std::vector<std::uint64_t>(order.begin(), order.end()), loss_sum,
                                              seconds_before + std::chrono::duration<double>(clock_type::now() - epoch_start).count(),
                                              static_cast<std::int64_t>(correct), static_cast<std::int64_t>(seen)};
+          average_running_statistics();
           save(checked_weights("before the stop"));
         }
         reporter.interrupt();
@@ -566,11 +704,21 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
       const data::batch_plan plan = data::plan_batch(idx, train_set.labels, aug, classes,
                                                      static_cast<float>(r.label_smoothing), r.mixup_alpha, data_rng);
       net->optimizer().lr = budgeted ? lr_at(budget_step(r, wall)) : lr_at(progress.step);
-      net->queue_step(plan.recipes, plan.targets, plan.labels, progress.step);
+      if (exchange) {
+        // Every rank drew the whole batch's plan (so the data stream does not depend on the number
+        // of ranks) and trains on its own slice of it.
+        const dist::share mine = dist::shard(static_cast<std::size_t>(n), rank, n_ranks);
+        exchange->begin_step(static_cast<int>(mine.count), n);
+        net->queue_step(std::span(plan.recipes).subspan(mine.first, mine.count),
+                        std::span(plan.targets).subspan(mine.first * classes, mine.count * classes),
+                        std::span(plan.labels).subspan(mine.first, mine.count), progress.step);
+      } else {
+        net->queue_step(plan.recipes, plan.targets, plan.labels, progress.step);
+      }
       ++progress.step;
       // The totals are read every few steps (every step on the CPU): on a GPU each read waits for it.
       if ((s + 1) % net->steps_between_reads() == 0 || s + 1 == steps_per_epoch) {
-        const ops::step_totals t = net->take_step_totals();
+        const ops::step_totals t = job_totals(ranks, net->take_step_totals());
         if (t.bad_steps > 0) {
           const std::int64_t bad = t.first_bad_step;
           stop_non_finite("the loss became " + std::string(std::isnan(t.first_bad_loss) ? "NaN" : "infinite") +
@@ -585,7 +733,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     }
     if (budget_spent) {
       // Steps queued since the last read (on a GPU) are counted before the epoch is closed.
-      const ops::step_totals t = net->take_step_totals();
+      const ops::step_totals t = job_totals(ranks, net->take_step_totals());
       if (t.bad_steps > 0) stop_non_finite("the loss became non-finite at step " + std::to_string(t.first_bad_step));
       loss_sum += t.loss_sum;
       correct += static_cast<std::size_t>(t.correct);
@@ -600,9 +748,11 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     // A finite loss does not prove finite weights: an overflowing update (a huge learning rate)
     // can leave inf/NaN that only the next step's loss would show. Such an epoch is neither
     // evaluated, logged nor saved, so the last good checkpoint stays the last one.
+    average_running_statistics();
     const host_weights weights =
         checked_weights("in epoch " + std::to_string(epoch + 1) + ", mean loss " +
                         number(loss_sum / static_cast<double>(std::max<std::size_t>(seen, 1))));
+    if (n_ranks > 1) check_same_weights(ranks, weights.params, epoch + 1);
 
     epoch_metrics m;
     m.epoch = epoch + 1;
@@ -613,7 +763,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     m.images_per_second = static_cast<double>(seen) / epoch_secs;
     const data::dataset* monitor = val_set ? &*val_set : test_set ? &*test_set : nullptr;
     if (monitor) {
-      const evaluation e = evaluate(*net, *monitor, stats);
+      const evaluation e = evaluate(*net, *monitor, stats, ranks);
       m.val_loss = e.loss;
       m.val_acc = e.accuracy;
     }
@@ -659,9 +809,9 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   // ---- the final report --------------------------------------------------------------------------------
   // A run resumed with no epoch left (killed before its report, or saved before weight files
   // existed) still leaves its weights.
-  if (!fs::exists(out / model_file)) save_model(out / model_file, r, *net, net->params(), net->state(), stats, class_names);
+  if (leader && !fs::exists(out / model_file)) save_model(out / model_file, r, *net, net->params(), net->state(), stats, class_names);
   const data::dataset* final_set = test_set ? &*test_set : val_set ? &*val_set : &train_set;
-  const evaluation e = evaluate(*net, *final_set, stats);
+  const evaluation e = evaluate(*net, *final_set, stats, ranks);
   run_report report;
   report.model = r.model;
   report.epochs = progress.epoch;
@@ -678,6 +828,16 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   report.class_names = class_names;
   report.config = r.to_json();
   report.config["device"] = net->device();
+  // How the job ran: ranks, threads per rank, the engine, and what summing the gradients cost.
+  nlohmann::json job = {{"ranks", n_ranks}, {"threads_per_rank", r.threads > 0 ? r.threads : hardware_threads()}, {"engine", ranks.engine()},
+                        {"sync_bn", r.sync_bn && n_ranks > 1}};
+  if (exchange) {
+    const auto t = exchange->take_timing();
+    job["allreduce_seconds_per_step"] = t.calls ? t.seconds / static_cast<double>(t.calls) : 0.0;
+    job["bucket_bytes"] = exchange->bucket_bytes();
+  }
+  report.config["job"] = job;
+  if (!leader) return {progress.epoch, true, e.accuracy, report.train_seconds, report.images_per_second, out, 0};
   write_report_json(out / report_file, report);
   log << "cnnzoo-train: " << report.evaluated_on << " accuracy " << e.accuracy * 100 << "% after "
       << progress.epoch << " epochs, " << report.train_seconds << " s; wrote " << (out / report_file).string()

@@ -11,6 +11,7 @@
 
 #include <cnnzoo/core/error.hpp>
 #include <cnnzoo/data/cifar10.hpp>
+#include <cnnzoo/dist/communicator.hpp>
 
 #include "metrics.hpp"
 #include "recipe.hpp"
@@ -62,6 +63,10 @@ struct session {
   // Set (to the signal's number) by a signal handler: the run finishes its current step, saves a
   // checkpoint that --resume continues exactly (mid-epoch included), and returns.
   const std::atomic<int>* stop_signal = nullptr;
+  // The ranks of a data-parallel job (mpirun -np N; dist/mpi.hpp), nullptr for a one-process run.
+  // Every rank calls run() with the same recipe; each trains on its share of every batch, rank 0
+  // alone writes the output directory and `log` (give the others a stream that discards).
+  dist::communicator* ranks = nullptr;
   // Tests: the host memory to assume free instead of asking the system.
   std::optional<std::uint64_t> available_memory;
 };
@@ -79,6 +84,10 @@ struct evaluation {
   confusion_matrix confusion{10};
 };
 evaluation evaluate(zoo::runner& net, const data::dataset& set, const data::channel_statistics& stats);
+// The same over the ranks of a job: each evaluates its slice, the sums are combined (collective:
+// every rank calls it).
+evaluation evaluate(zoo::runner& net, const data::dataset& set, const data::channel_statistics& stats,
+                    dist::communicator& ranks);
 
 inline constexpr const char* checkpoint_file = "checkpoint.bin";
 inline constexpr const char* metrics_file = "metrics.jsonl";

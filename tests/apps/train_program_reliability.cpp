@@ -17,6 +17,7 @@
 
 #include <cnnzoo/train/checkpoint.hpp>
 
+#include "process.hpp"
 #include "support/temp_dir.hpp"
 #include "trainer_support.hpp"
 
@@ -31,35 +32,7 @@ const std::string test_program = CNNZOO_TEST_TRAIN_EXE;
 
 std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
 
-// A trainer process with stdout and stderr in files; killed, signalled or waited for.
-class process {
-public:
-  process(const std::vector<std::string>& args, const fs::path& log_dir) {
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      const int out = ::open((log_dir / "stdout.txt").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      const int err = ::open((log_dir / "stderr.txt").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(out, 1);
-      ::dup2(err, 2);
-      std::vector<char*> argv;
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  void signal(int s) const { ::kill(pid_, s); }
-  // The exit code, or 128 + the signal that ended it.
-  int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-private:
-  pid_t pid_ = -1;
-};
+using test::process;
 
 std::vector<std::string> tiny_run(const fs::path& data, const fs::path& out, int epochs) {
   return {test_program, "--model", test::tiny_model, "--data", data.string(), "--out", out.string(), "--device", "cpu",

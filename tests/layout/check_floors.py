@@ -4,7 +4,9 @@
     check_floors.py INCLUDE_DIR        exit 0, or 1 with every upward include named
 
 Floors, lowest first (docs/ARCHITECTURE.md explains each):
-  core  ops  exec  data  graph  layers  blocks  models  train  io  dist
+  core  ops|dist  exec  data  graph  layers  blocks  models  train  io
+(dist, the ranks of a data-parallel job, sits beside ops: the CPU policy's synchronized BatchNorm
+and the training step use it, and it needs nothing above core.)
 Two policies never include each other: exec/eigen* and exec/cuda* are side by side. The one
 allowed exception is written down in BUILDS_ON: exec/onednn* is the Eigen policy with oneDNN's
 convolutions, so it includes exec/eigen*; nothing includes exec/onednn* but exec/cpu.hpp.
@@ -13,9 +15,9 @@ import os
 import re
 import sys
 
-FLOORS = ["core", "ops", "exec", "data", "graph", "layers", "blocks", "models", "train", "io", "dist"]
+FLOORS = ["core", "ops", "dist", "exec", "data", "graph", "layers", "blocks", "models", "train", "io"]
 LEVEL = {name: i for i, name in enumerate(FLOORS)}
-LEVEL["dist"] = LEVEL["io"]          # io and dist are side by side, neither includes the other
+LEVEL["dist"] = LEVEL["ops"]         # side by side with the op vocabulary
 # cnnzoo.hpp gathers what a model file needs (layers, combinators, the network binding): the
 # layers floor.
 TOP_LEVEL_FILES = {"cnnzoo.hpp": LEVEL["layers"]}

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "../core/rng.hpp"
+#include "../dist/communicator.hpp"
 #include "vocabulary.hpp"
 
 namespace cnnzoo::exec {
@@ -57,6 +58,13 @@ public:
   // chosen at run time)", or Eigen's with the instruction sets compiled in).
   std::string describe() const { return "Eigen kernels, " + eigen_detail::gemm_engine(); }
 
+  // Synchronized BatchNorm for data-parallel training (dist/communicator.hpp): with a communicator
+  // set, every training-mode BatchNorm takes its statistics over the images of all the job's ranks
+  // (three sums over the ranks per layer and step; every rank must run the same training passes).
+  // nullptr: each rank's own batch (the default, as DistributedDataParallel's).
+  void set_batch_norm_sync(dist::communicator* ranks) noexcept { bn_sync_ = ranks; }
+  dist::communicator* batch_norm_sync() const noexcept { return bn_sync_; }
+
   // ---- memory: host memory, so transfers are copies ------------------------------------------
   template <class U> buffer<U> allocate(std::size_t count) const { return buffer<U>(count, U{}); }
   template <class U> void upload(U* dst, const U* host, std::size_t count) const { std::copy_n(host, count, dst); }
@@ -75,7 +83,10 @@ public:
   }
   void batch_norm_forward(const batch_norm_geometry& g, bool training, const T* x, const T* gamma, const T* beta,
                           T* running_mean, T* running_var, T* save_mean, T* save_invstd, T* y) const {
-    if (training)
+    if (training && bn_sync_)
+      eigen_detail::batch_norm_forward_train_synced(g, x, gamma, beta, running_mean, running_var, save_mean,
+                                                    save_invstd, y, sum_over_ranks());
+    else if (training)
       eigen_detail::batch_norm_forward_train(g, x, gamma, beta, running_mean, running_var, save_mean, save_invstd, y);
     else
       eigen_detail::batch_norm_forward_infer(g, x, gamma, beta, running_mean, running_var, save_mean, save_invstd, y);
@@ -83,7 +94,11 @@ public:
   void batch_norm_backward(const batch_norm_geometry& g, bool training, const T* x, const T* gamma,
                            const T* save_mean, const T* save_invstd, const T* dy, T* dx, T* dgamma,
                            T* dbeta) const {
-    eigen_detail::batch_norm_backward(g, training, x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta);
+    if (training && bn_sync_)
+      eigen_detail::batch_norm_backward_synced(g, x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta,
+                                               sum_over_ranks());
+    else
+      eigen_detail::batch_norm_backward(g, training, x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta);
   }
   void activation_forward(activation a, std::size_t count, const T* x, T* y) const {
     eigen_detail::activation_forward(a, static_cast<dd>(count), x, y);
@@ -217,6 +232,12 @@ public:
     eigen_detail::sgd_update(static_cast<dd>(count), w, grad, velocity, decay_mask, lr, momentum, weight_decay,
                              nesterov, grad_scale);
   }
+
+private:
+  auto sum_over_ranks() const {
+    return [ranks = bn_sync_](std::span<double> values) { ranks->sum(values); };
+  }
+  dist::communicator* bn_sync_ = nullptr;
 };
 
 }  // namespace cnnzoo::exec

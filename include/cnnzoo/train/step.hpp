@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "../data/batch_plan.hpp"
+#include "../dist/gradient_exchange.hpp"
 #include "../graph/network.hpp"
 #include "../ops/policy.hpp"
 #include "../ops/step_totals.hpp"
@@ -66,6 +67,18 @@ public:
   const sgd<policy>& optimizer() const noexcept { return sgd_; }
   sgd_options& options() noexcept { return sgd_.options(); }
 
+  // Data-parallel training (dist/gradient_exchange.hpp): every step's gradients are summed over the
+  // job's ranks before the update, so every rank takes the same step. nullptr: this process alone.
+  // Host-memory policies only (the CPU); the exchange must outlive the trainer's steps.
+  // Each rank draws its own dropout masks: the step's seed (one draw of the network's generator,
+  // so the generators of all ranks stay equal) XOR a key of the rank (0 for rank 0).
+  void set_gradient_exchange(dist::gradient_exchange* exchange) {
+    if (exchange && device_steps)
+      throw std::logic_error("cnnzoo: the gradient exchange sums host memory; this policy keeps gradients on a device");
+    exchange_ = exchange;
+    seed_key_ = exchange ? 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(exchange->ranks().rank()) : 0;
+  }
+
   // ---- host data: one step now ---------------------------------------------------------------------
   // Hard labels 0..classes-1 with label smoothing eps.
   double train_step(const float* images, const int* labels, int n, double label_smoothing = 0.0) {
@@ -91,12 +104,25 @@ public:
     policy& p = net_.policy();
     const bool was = net_.training();
     net_.set_training(true);
-    const T* z = net_.forward(n);
+    const T* z = net_.forward_seeded(n, net_.generator()() ^ seed_key_);
     const double loss = p.softmax_cross_entropy(n, classes, z, net_.targets(), net_.dlogits());
+    if (exchange_ && exchange_->loss_weight() != 1.0) {   // this rank's share of an unevenly split batch
+      const T w = static_cast<T>(exchange_->loss_weight());
+      p.axpby(static_cast<std::size_t>(n) * classes, w, net_.dlogits(), T(0), net_.dlogits());
+    }
     net_.backward(net_.dlogits(), n);
     net_.set_training(was);
+    double scale = 1.0;
+    if constexpr (!device_steps) {   // set_gradient_exchange refuses device policies
+      if (exchange_) {
+        // Every rank learns here whether any rank's loss was non-finite, so all skip together.
+        const double global = exchange_->reduce(std::span<W>(net_.grads(), Net::param_count()), loss);
+        if (!std::isfinite(global)) return global;
+        scale = exchange_->grad_scale();
+      }
+    }
     if (!std::isfinite(loss)) return loss;   // the caller decides; the parameters are untouched
-    sgd_.step(p, net_.params(), net_.grads(), net_.decay_mask());
+    sgd_.step(p, net_.params(), net_.grads(), net_.decay_mask(), scale);
     return loss;
   }
 
@@ -247,6 +273,8 @@ private:
   }
 
   sgd<policy> sgd_;
+  dist::gradient_exchange* exchange_ = nullptr;
+  std::uint64_t seed_key_ = 0;
   typename policy::template buffer<std::uint8_t> pixels_, labels_;
   typename policy::template buffer<float> norm_;
   typename policy::template buffer<ops::image_recipe> recipes_;
