@@ -101,6 +101,15 @@ trap finish EXIT
 
 bin="$root/$carry/bin"
 export LD_LIBRARY_PATH="$root/$carry/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+# NCCL (test_cuda_nccl, the data-parallel engine): the toolkit's where it ships one, else PyTorch's.
+nccl_dir() {
+  local d
+  for d in /usr/local/cuda/lib /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu; do
+    [ -e "$d/libnccl.so.2" ] && { echo "$d"; return; }
+  done
+  python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib"))' 2>/dev/null || true
+}
+[ -n "$(nccl_dir)" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(nccl_dir)"
 tables() { python3 "$root/scripts/gpu_tables.py" "$1" "$scratch"; }
 
 build_here() {
@@ -137,7 +146,9 @@ build_here() {
     for o in "$obj"/*.o; do
       s=$(basename "$o" .o)
       case "$s" in functors|gpu_main|catch_main|kernels) continue ;; esac
-      g++ "$o" "$obj/gpu_main.o" "$obj/kernels.o" -o "$bin/test_cuda_$s" "${libs[@]}"
+      local extra=()
+      [ "$s" = nccl ] && extra=(-L/usr/local/cuda/lib -L"$(nccl_dir)" -l:libnccl.so.2)
+      g++ "$o" "$obj/gpu_main.o" "$obj/kernels.o" -o "$bin/test_cuda_$s" "${libs[@]}" "${extra[@]}"
     done
   fi
   wait "$bench_pid"
