@@ -35,7 +35,8 @@ namespace cnnzoo::trainer {
 namespace {
 
 // ---- signals ----------------------------------------------------------------------------------------
-// The first SIGINT, SIGTERM or SIGHUP asks the run to stop after its current step with a checkpoint
+// The first SIGINT, SIGTERM, SIGHUP, SIGUSR1 or SIGUSR2 (the two that mpirun forwards to every rank)
+// asks the run to stop after its current step with a checkpoint
 // (trainer.cpp polls this between steps); a second one ends the process at once by the signal's
 // default action: the last checkpoint on disk is whole, as every write is atomic.
 std::atomic<int> stop_signal{0};
@@ -64,7 +65,7 @@ void install_stop_handlers() {
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
-  for (int s : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(s, &sa, nullptr);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) ::sigaction(s, &sa, nullptr);
 }
 
 // ---- flag checks --------------------------------------------------------------------------------------
@@ -105,6 +106,10 @@ CLI::Validator seed_check() {
 
 }  // namespace
 
+namespace {
+int train_job(int argc, char** argv, dist::communicator* ranks);
+}  // namespace
+
 int train_main(int argc, char** argv) {
   // ---- the job: one process, or the ranks mpirun started ------------------------------------------
 #if defined(CNNZOO_HAVE_MPI)
@@ -128,6 +133,18 @@ int train_main(int argc, char** argv) {
     return exit_bad_flags;
   }
 #endif
+  const int code = train_job(argc, argv, ranks);
+#if defined(CNNZOO_HAVE_MPI)
+  // A rank that ends early with an error (a flag its machine refuses, say) ends the job: the others
+  // would wait for it in their first collective. A stop (9) is agreed by every rank and ends normally.
+  if (ranks && code != exit_done && code != exit_interrupted) dist::mpi_world::abort(code);
+#endif
+  return code;
+}
+
+namespace {
+
+int train_job(int argc, char** argv, dist::communicator* ranks) {
   const int rank = ranks ? ranks->rank() : 0;
   std::ostream discard(nullptr);   // the log of ranks other than 0
   std::ostream& log = rank == 0 ? std::cout : discard;
@@ -266,10 +283,8 @@ int train_main(int argc, char** argv) {
     take(val, r.val_split, o.val_split);    take(limit, r.limit_train, o.limit_train);
     take(threads, r.threads, o.threads);    take(every, r.checkpoint_every, o.checkpoint_every);
     if (sync->count()) r.sync_bn = sync_bn;
-    // The ranks of a job on one machine share its cores.
-    const std::optional<int> rank_threads =
-        ranks && !threads->count() ? std::optional<int>(std::max(1, hardware_threads() / ranks->local_size())) : std::nullopt;
-    if (rank_threads) r.threads = *rank_threads;
+    // The ranks of a job on one machine share its cores (a default of this invocation, not saved).
+    if (ranks) s.rank_threads = rank_thread_default(ranks->local_size());
     if (!out->count() && !model.empty()) r.out_dir = "runs/" + r.model;
 
     s.stop_after_epochs = stop_after;
@@ -295,7 +310,6 @@ int train_main(int argc, char** argv) {
       if (lr->count()) s.lr = o.lr;
       if (device->count()) s.device = o.device;
       if (threads->count()) s.threads = o.threads;
-      else if (rank_threads) s.threads = *rank_threads;
       if (data->count()) s.data_dir = o.data_dir;
       r.model = model;  // checked against the checkpoint's model
     } else if (s.allow_other_data) {
@@ -329,5 +343,7 @@ int train_main(int argc, char** argv) {
     return fail(std::string("cnnzoo-train: ") + e.what(), exit_failure);
   }
 }
+
+}  // namespace
 
 }  // namespace cnnzoo::trainer

@@ -13,7 +13,7 @@ enum exit_code : int {
   exit_cannot_write = 6,    // an output cannot be written (disk full, permissions); the previous files are intact
   exit_out_dir_taken = 7,   // --out is in use by another trainer, or holds a run (--resume or --overwrite)
   exit_out_of_memory = 8,   // the run cannot fit in this machine's memory; the message gives a batch that fits
-  exit_interrupted = 9,     // stopped by SIGINT, SIGTERM or SIGHUP after saving a checkpoint: --resume continues
+  exit_interrupted = 9,     // stopped by SIGINT, SIGTERM, SIGHUP, SIGUSR1 or SIGUSR2 after saving a checkpoint: --resume continues
 };
 
 inline constexpr const char* exit_code_table =
@@ -21,7 +21,7 @@ inline constexpr const char* exit_code_table =
     "good checkpoint is kept); 4 bad, missing or partial data, or other data than the resumed run's; 5 a checkpoint "
     "or weights file that cannot be used; 6 an output cannot be written (disk full, permissions); 7 --out is used "
     "by another trainer or holds a run (--resume or --overwrite); 8 not enough memory (the message gives a batch "
-    "size that fits); 9 stopped by SIGINT/SIGTERM/SIGHUP with a checkpoint saved (--resume continues; a second "
+    "size that fits); 9 stopped by SIGINT/SIGTERM/SIGHUP (or SIGUSR1/SIGUSR2, which mpirun forwards to its ranks) with a checkpoint saved (--resume continues; a second "
     "signal stops at once, keeping the last checkpoint).";
 
 }  // namespace cnnzoo::trainer

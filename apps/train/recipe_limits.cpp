@@ -1,10 +1,12 @@
 #include "recipe_limits.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
 #include <thread>
-#include <algorithm>
+
+#include <sched.h>
 
 #include <cnnzoo/data/augment.hpp>
 #include <cnnzoo/train/schedule.hpp>
@@ -108,6 +110,17 @@ std::vector<std::string> recipe_problems(const recipe& r) {
 }
 
 int hardware_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+int rank_thread_default(int local_ranks) {
+  const int machine = hardware_threads();
+  int allowed = machine;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) allowed = std::max(1, CPU_COUNT(&set));
+  // Bound to part of the machine: that part is this rank's. Unbound: an even share.
+  if (allowed < machine) return allowed;
+  return std::max(1, machine / std::max(1, local_ranks));
+}
 
 std::string join_problems(const std::vector<std::string>& problems) {
   std::string s;

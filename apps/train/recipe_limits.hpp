@@ -34,6 +34,10 @@ const field_range& range_of(std::string_view flag);
 std::vector<std::string> recipe_problems(const recipe& r);
 // This machine's hardware threads: the most --threads may ask for.
 int hardware_threads();
+// Threads for one of `local_ranks` ranks of a job on this machine: the cores this process may run
+// on (its affinity mask: mpirun may bind a rank to a core or a socket), shared evenly with the other
+// ranks when the mask spans the machine; at least 1.
+int rank_thread_default(int local_ranks);
 
 // The problems joined with "; ".
 std::string join_problems(const std::vector<std::string>& problems);

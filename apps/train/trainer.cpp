@@ -289,29 +289,52 @@ saved_progress restore_checkpoint(const train::checkpoint_reader& ck, int planne
   return progress;
 }
 
-// The job's ranks must train on the same data: each rank's data record against rank 0's.
-void check_same_data(dist::communicator& ranks, const nlohmann::json& identity, const fs::path& data_dir) {
-  const std::string mine = identity.dump();
-  std::uint64_t hash = 1469598103934665603ull, leaders = 0;   // FNV-1a of the record
-  for (const unsigned char ch : mine) hash = (hash ^ ch) * 1099511628211ull;
-  leaders = hash;
+// FNV-1a, 64 bits, over bytes: what ranks compare to know that they hold the same thing.
+struct fnv64 {
+  std::uint64_t h = 1469598103934665603ull;
+  void add(const void* data, std::size_t bytes) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  }
+  template <class T>
+  void add(const std::vector<T>& v) { add(v.data(), v.size() * sizeof(T)); }
+  void add(const std::string& t) { add(t.data(), t.size()); }
+};
+
+// Whether this rank's `hash` is rank 0's (collective).
+bool same_as_leader(dist::communicator& ranks, std::uint64_t hash) {
+  std::uint64_t leaders = hash;
   ranks.broadcast_values(std::span<std::uint64_t>(&leaders, 1), 0);
-  if (hash != leaders)
-    throw data::data_error("cnnzoo-train: rank " + std::to_string(ranks.rank()) + " reads other data in " + data_dir.string() +
-                           " than rank 0 (" + mine + "); every rank of a job must see the same CIFAR-10 files");
+  return hash == leaders;
 }
 
-// Every rank's weights must be rank 0's, bit for bit, after every epoch: a difference means the
-// ranks have stopped taking the same steps, and training on would only hide it.
-void check_same_weights(dist::communicator& ranks, const std::vector<float>& params, int epoch) {
-  std::uint32_t hash = 2166136261u, leaders = 0;
-  const auto* bytes = reinterpret_cast<const unsigned char*>(params.data());
-  for (std::size_t i = 0; i < params.size() * sizeof(float); ++i) hash = (hash ^ bytes[i]) * 16777619u;
-  leaders = hash;
-  ranks.broadcast_values(std::span<std::uint32_t>(&leaders, 1), 0);
-  if (hash != leaders)
-    throw dist::dist_error("cnnzoo-train: rank " + std::to_string(ranks.rank()) + "'s weights differ from rank 0's after epoch " +
-                           std::to_string(epoch) + " (the ranks no longer take the same steps); the last checkpoint is rank 0's");
+// The job's ranks must start from the same place: the same data (each rank reads its own copy of
+// the files), and the same recipe, progress, epoch order and random-number states (each rank reads
+// its own copy of a resumed checkpoint). A rank that differs is named; the job ends.
+void check_same_start(dist::communicator& ranks, const nlohmann::json& data, const fs::path& data_dir,
+                      const nlohmann::json& start) {
+  if (!same_as_leader(ranks, [&] { fnv64 f; f.add(data.dump()); return f.h; }()))
+    throw data::data_error("cnnzoo-train: rank " + std::to_string(ranks.rank()) + " reads other data in " + data_dir.string() +
+                           " than rank 0 (" + data.dump() + "); every rank of a job must see the same CIFAR-10 files");
+  if (!same_as_leader(ranks, [&] { fnv64 f; f.add(start.dump()); return f.h; }()))
+    throw train::checkpoint_error("cnnzoo-train: rank " + std::to_string(ranks.rank()) +
+                                  " starts from another recipe or checkpoint than rank 0 (" + start.dump() +
+                                  "); every rank must read the same checkpoint: put --out on a filesystem all ranks see");
+}
+
+// Every rank's weights, BatchNorm statistics and momentum must be rank 0's, bit for bit, after
+// every epoch: a difference means the ranks have stopped taking the same steps, and training on
+// would only hide it.
+void check_same_weights(dist::communicator& ranks, const std::vector<float>& params, const std::vector<float>& state,
+                        const std::vector<float>& momentum, int epoch) {
+  fnv64 f;
+  f.add(params);
+  f.add(state);
+  f.add(momentum);
+  if (!same_as_leader(ranks, f.h))
+    throw dist::dist_error("cnnzoo-train: rank " + std::to_string(ranks.rank()) +
+                           "'s weights, statistics or momentum differ from rank 0's after epoch " + std::to_string(epoch) +
+                           " (the ranks no longer take the same steps); the last checkpoint is rank 0's");
 }
 
 // The loss and accuracy totals of the whole job: every rank's summed.
@@ -422,6 +445,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
                         exit_bad_flags);
   }
   zoo::runner_options ro = runner_options_for(r);
+  if (ro.threads == 0 && sess.rank_threads) ro.threads = *sess.rank_threads;
   const int rank_batch = static_cast<int>(dist::shard(static_cast<std::size_t>(r.batch_size), 0, n_ranks).count);
   ro.batch = rank_batch;
   refuse_what_cannot_fit(entry->info, files, ro, rank_batch, sess, ranks.local_size());
@@ -429,7 +453,6 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   data::dataset train_set = data::load_train(data_dir, sess.missing_batches);
   std::optional<data::dataset> test_set = data::load_test(data_dir);
   const nlohmann::json identity = data_identity(train_set, test_set);
-  if (n_ranks > 1) check_same_data(ranks, identity, data_dir);
   if (ck && ck->has("data")) {
     nlohmann::json saved;
     try {
@@ -486,6 +509,20 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   // ---- the job's ranks: one set of weights, each rank its own share of every batch ------------------
   std::optional<dist::gradient_exchange> exchange;
   if (n_ranks > 1) {
+    nlohmann::json recipe_json = r.to_json();
+    for (const char* local : {"threads", "out_dir", "data_dir"}) recipe_json.erase(local);   // each rank's own
+    const auto d = data_rng.state(), g = net->generator().state();
+    nlohmann::json start = {{"recipe", recipe_json},
+                            {"epoch", progress.epoch},
+                            {"step", progress.step},
+                            {"rng", {d[0], d[1], d[2], d[3], g[0], g[1], g[2], g[3]}},
+                            {"in_epoch_steps", progress.in_epoch ? progress.in_epoch->steps_done : -1}};
+    if (progress.in_epoch) {
+      fnv64 order;
+      order.add(progress.in_epoch->order);
+      start["in_epoch_order"] = order.h;
+    }
+    check_same_start(ranks, identity, data_dir, start);
     exchange.emplace(ranks);
     if (!net->set_gradient_exchange(&*exchange))
       throw train_error("cnnzoo-train: " + net->device() + " cannot sum gradients over ranks; use --device cpu", exit_bad_flags);
@@ -752,7 +789,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
     const host_weights weights =
         checked_weights("in epoch " + std::to_string(epoch + 1) + ", mean loss " +
                         number(loss_sum / static_cast<double>(std::max<std::size_t>(seen, 1))));
-    if (n_ranks > 1) check_same_weights(ranks, weights.params, epoch + 1);
+    if (n_ranks > 1) check_same_weights(ranks, weights.params, weights.state, net->velocity(), epoch + 1);
 
     epoch_metrics m;
     m.epoch = epoch + 1;
@@ -829,7 +866,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   report.config = r.to_json();
   report.config["device"] = net->device();
   // How the job ran: ranks, threads per rank, the engine, and what summing the gradients cost.
-  nlohmann::json job = {{"ranks", n_ranks}, {"threads_per_rank", r.threads > 0 ? r.threads : hardware_threads()}, {"engine", ranks.engine()},
+  nlohmann::json job = {{"ranks", n_ranks}, {"threads_per_rank", ro.threads > 0 ? ro.threads : hardware_threads()}, {"engine", ranks.engine()},
                         {"sync_bn", r.sync_bn && n_ranks > 1}};
   if (exchange) {
     const auto t = exchange->take_timing();

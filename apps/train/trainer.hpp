@@ -67,6 +67,10 @@ struct session {
   // Every rank calls run() with the same recipe; each trains on its share of every batch, rank 0
   // alone writes the output directory and `log` (give the others a stream that discards).
   dist::communicator* ranks = nullptr;
+  // The CPU threads of each rank where the recipe leaves it to the machine (threads 0): the cores
+  // this rank may run on, shared with the other ranks on its machine (rank_thread_default). Not
+  // saved in the recipe: a job resumed with other ranks or elsewhere computes its own.
+  std::optional<int> rank_threads;
   // Tests: the host memory to assume free instead of asking the system.
   std::optional<std::uint64_t> available_memory;
 };

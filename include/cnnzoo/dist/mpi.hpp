@@ -51,6 +51,10 @@ public:
     int provided = 0;
     mpi_detail::check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if (provided < MPI_THREAD_FUNNELED) {
+      MPI_Finalize();
+      throw dist_error("cnnzoo: this MPI library does not allow OpenMP threads beside MPI (MPI_THREAD_FUNNELED)");
+    }
   }
   ~mpi_session() {
     int finalized = 0;

@@ -32,7 +32,9 @@ inline void check(cudaError_t rc, const char* what) {
 
 class nccl_reducer {
 public:
-  // Collective: every rank of `ranks` constructs one, each with its own GPU.
+  // Collective: every rank of `ranks` constructs one, each with its own GPU. A rank whose set-up
+  // fails throws dist_error while the others may still wait in NCCL: end the job then (MPI_Abort,
+  // as cnnzoo-train does with any rank's error).
   nccl_reducer(communicator& ranks, int device) : size_(ranks.size()) {
     nccl_detail::check(cudaSetDevice(device), "cudaSetDevice");
     ncclUniqueId id{};
