@@ -646,7 +646,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
   // Each rank's BatchNorm running statistics followed its own images (without --sync-bn): their
   // mean over the ranks is what evaluation and a checkpoint use, and what every rank continues from.
   auto average_running_statistics = [&] {
-    if (n_ranks == 1 || r.sync_bn || entry->info.trainable == 0) return;
+    if (n_ranks == 1 || r.sync_bn) return;
     std::vector<float> st = net->state();
     if (st.empty()) return;
     ranks.sum(std::span<float>(st));

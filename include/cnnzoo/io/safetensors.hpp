@@ -323,7 +323,8 @@ private:
     nlohmann::json head;
     try {
       head = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
+      // parse_error, and out_of_range for a number no double holds ("data_offsets":[960e992]).
       bad("its header is not JSON (" + std::string(e.what()) + ")");
     }
     if (!head.is_object()) bad("its header is not a JSON object");
