@@ -18,14 +18,14 @@ status=0
 
 # ---- 1. the tests under ASan + UBSan ----------------------------------------------------------------
 tests="test_io_safetensors test_io_weights test_data_cifar10 test_data_batch_plan test_data_image test_train_checkpoint
-       test_apps_metrics test_apps_trainer_reliability test_apps_trainer_refusals test_apps_trainer_resume
+       test_apps_metrics test_apps_image_file test_apps_trainer_reliability test_apps_trainer_refusals test_apps_trainer_resume
        test_apps_weights_files test_apps_train_program_reliability"
 # -O1 -g1: half the compile time of -O2 -g, line numbers in every report; asserts stay on.
 cmake -S . -B "$san" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DCNNZOO_SANITIZE=address,undefined -DCNNZOO_CUDA=OFF \
   -DCNNZOO_ZOO_MODELS=ResNet18 -DCNNZOO_BUILD_EXAMPLES=OFF -DCNNZOO_BUILD_BENCHMARKS=OFF >/dev/null
 # shellcheck disable=SC2086
 cmake --build "$san" -j "$jobs" --target $tests cnnzoo-train cnnzoo-test-train
-pattern='^(io/|data/(cifar10|batch_plan|image)$|train/checkpoint$|apps/(metrics|trainer_reliability|trainer_refusals|trainer_resume|weights_files|train_program_reliability)$)'
+pattern='^(io/|data/(cifar10|batch_plan|image)$|train/checkpoint$|apps/(metrics|image_file|trainer_reliability|trainer_refusals|trainer_resume|weights_files|train_program_reliability)$)'
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$san" -R "$pattern" -j "$jobs" --output-on-failure || status=1
 

@@ -81,30 +81,66 @@ std::vector<std::uint8_t> decode_pnm(std::span<const std::uint8_t> b, std::strin
   return data::rgb_to_planes(rgb, static_cast<int>(w), static_cast<int>(h));
 }
 
-// stb_image grows a PNG's compressed-data buffer to whatever its chunks claim (up to 1 GiB each),
-// so a 100-byte file can ask for 2 GiB (found by tests/fuzz/image.cpp). Every chunk of a PNG must
-// lie inside the file: then what stb allocates for the data is bounded by the file's size.
-bool png_chunks_inside(std::span<const std::uint8_t> b) {
+// What a walk over a PNG's chunks finds (length, type, data, CRC: 12 bytes and the data).
+struct png_chunks {
+  // stb_image grows a PNG's compressed-data buffer to whatever its chunks claim (up to 1 GiB each),
+  // so a 100-byte file can ask for 2 GiB (found by tests/fuzz/image.cpp). Every chunk of a PNG must
+  // lie inside the file: then what stb allocates for the data is bounded by the file's size.
+  bool inside = true;
+  // Offsets of IDAT chunks with no data. stb_image copies each IDAT's data into its buffer with
+  // memcpy, and before the first non-empty one that buffer is a null pointer: a zero-byte copy to
+  // null is undefined behaviour (found by tests/fuzz/image.cpp). Such a chunk carries nothing, so it
+  // is dropped before decoding.
+  std::vector<std::size_t> empty_idat;
+};
+
+png_chunks walk_png(std::span<const std::uint8_t> b) {
   static constexpr std::uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  if (b.size() < 8 || !std::equal(signature, signature + 8, b.begin())) return true;  // not a PNG
+  png_chunks found;
+  if (b.size() < 8 || !std::equal(signature, signature + 8, b.begin())) return found;  // not a PNG
+  const auto type_is = [&](std::size_t i, const char* t) {
+    return b[i + 4] == t[0] && b[i + 5] == t[1] && b[i + 6] == t[2] && b[i + 7] == t[3];
+  };
   std::size_t i = 8;
   while (b.size() - i >= 12) {
     const std::uint64_t length = (std::uint64_t{b[i]} << 24) | (std::uint64_t{b[i + 1]} << 16) |
                                  (std::uint64_t{b[i + 2]} << 8) | b[i + 3];
-    if (length > b.size() - i - 12) return false;
-    if (b[i + 4] == 'I' && b[i + 5] == 'E' && b[i + 6] == 'N' && b[i + 7] == 'D') return true;
+    if (length > b.size() - i - 12) {
+      found.inside = false;
+      return found;
+    }
+    if (type_is(i, "IEND")) return found;
+    if (length == 0 && type_is(i, "IDAT")) found.empty_idat.push_back(i);
     i += 12 + static_cast<std::size_t>(length);
   }
-  return true;  // truncated: stb_image says so
+  return found;  // truncated: stb_image says so
+}
+
+// The PNG's bytes without its empty IDAT chunks (each 12 bytes at the given offsets).
+std::vector<std::uint8_t> without_chunks(std::span<const std::uint8_t> b, const std::vector<std::size_t>& offsets) {
+  std::vector<std::uint8_t> kept;
+  kept.reserve(b.size() - 12 * offsets.size());
+  std::size_t from = 0;
+  for (const std::size_t at : offsets) {
+    kept.insert(kept.end(), b.begin() + static_cast<std::ptrdiff_t>(from), b.begin() + static_cast<std::ptrdiff_t>(at));
+    from = at + 12;
+  }
+  kept.insert(kept.end(), b.begin() + static_cast<std::ptrdiff_t>(from), b.end());
+  return kept;
 }
 
 }  // namespace
 
 std::vector<std::uint8_t> decode_image(std::span<const std::uint8_t> bytes, std::string& error) {
   if (is_pnm(bytes)) return decode_pnm(bytes, error);
-  if (!png_chunks_inside(bytes)) {
+  const png_chunks png = walk_png(bytes);
+  if (!png.inside) {
     error = "not a readable image (a PNG chunk longer than the file)";
     return {};
+  }
+  if (!png.empty_idat.empty()) {
+    const std::vector<std::uint8_t> kept = without_chunks(bytes, png.empty_idat);
+    return decode_image(kept, error);  // no empty IDAT is left: this recursion ends at once
   }
   const int n = static_cast<int>(std::min<std::size_t>(bytes.size(), static_cast<std::size_t>(std::numeric_limits<int>::max())));
   int w = 0, h = 0, channels = 0;
