@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <limits>
+#include <utility>
 
 #include <cnnzoo/core/files.hpp>
 #include <cnnzoo/data/image.hpp>
@@ -87,11 +88,11 @@ struct png_chunks {
   // so a 100-byte file can ask for 2 GiB (found by tests/fuzz/image.cpp). Every chunk of a PNG must
   // lie inside the file: then what stb allocates for the data is bounded by the file's size.
   bool inside = true;
-  // Offsets of IDAT chunks with no data. stb_image copies each IDAT's data into its buffer with
-  // memcpy, and before the first non-empty one that buffer is a null pointer: a zero-byte copy to
-  // null is undefined behaviour (found by tests/fuzz/image.cpp). Such a chunk carries nothing, so it
-  // is dropped before decoding.
-  std::vector<std::size_t> empty_idat;
+  // IDAT chunks with no data (offset and size: 12 bytes, fewer where the file ends inside the
+  // chunk's CRC). stb_image copies each IDAT's data into its buffer with memcpy, and before the first
+  // non-empty one that buffer is a null pointer: a zero-byte copy to null is undefined behaviour
+  // (found by tests/fuzz/image.cpp). Such a chunk carries nothing, so it is dropped before decoding.
+  std::vector<std::pair<std::size_t, std::size_t>> empty_idat;
 };
 
 png_chunks walk_png(std::span<const std::uint8_t> b) {
@@ -102,28 +103,32 @@ png_chunks walk_png(std::span<const std::uint8_t> b) {
     return b[i + 4] == t[0] && b[i + 5] == t[1] && b[i + 6] == t[2] && b[i + 7] == t[3];
   };
   std::size_t i = 8;
-  while (b.size() - i >= 12) {
+  // Every chunk whose length and type are in the file is one stb_image reads.
+  while (b.size() - i >= 8) {
+    const std::size_t left = b.size() - i;
     const std::uint64_t length = (std::uint64_t{b[i]} << 24) | (std::uint64_t{b[i + 1]} << 16) |
                                  (std::uint64_t{b[i + 2]} << 8) | b[i + 3];
-    if (length > b.size() - i - 12) {
+    if (length == 0 && type_is(i, "IDAT")) {
+      found.empty_idat.emplace_back(i, std::min<std::size_t>(12, left));
+    } else if (length + 12 > left) {
       found.inside = false;
       return found;
     }
     if (type_is(i, "IEND")) return found;
-    if (length == 0 && type_is(i, "IDAT")) found.empty_idat.push_back(i);
-    i += 12 + static_cast<std::size_t>(length);
+    i += std::min<std::size_t>(12 + static_cast<std::size_t>(length), left);
   }
   return found;  // truncated: stb_image says so
 }
 
-// The PNG's bytes without its empty IDAT chunks (each 12 bytes at the given offsets).
-std::vector<std::uint8_t> without_chunks(std::span<const std::uint8_t> b, const std::vector<std::size_t>& offsets) {
+// The PNG's bytes without the given chunks (offset and size, in file order).
+std::vector<std::uint8_t> without_chunks(std::span<const std::uint8_t> b,
+                                         const std::vector<std::pair<std::size_t, std::size_t>>& chunks) {
   std::vector<std::uint8_t> kept;
-  kept.reserve(b.size() - 12 * offsets.size());
+  kept.reserve(b.size());
   std::size_t from = 0;
-  for (const std::size_t at : offsets) {
+  for (const auto& [at, size] : chunks) {
     kept.insert(kept.end(), b.begin() + static_cast<std::ptrdiff_t>(from), b.begin() + static_cast<std::ptrdiff_t>(at));
-    from = at + 12;
+    from = at + size;
   }
   kept.insert(kept.end(), b.begin() + static_cast<std::ptrdiff_t>(from), b.end());
   return kept;

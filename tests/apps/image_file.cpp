@@ -102,6 +102,9 @@ TEST_CASE("Empty IDAT chunks are dropped before stb_image sees them", "[apps][pr
   no_data = inserted(no_data, no_data.size(), empty_idat);
   no_data = inserted(no_data, no_data.size(), chunk("IEND", {}));
   CHECK_THAT(refusal(no_data), Contains("not a readable image"));
+  // ... nor is one whose file ends inside that empty IDAT's CRC.
+  no_data.resize(idat + 10);
+  CHECK_THAT(refusal(no_data), Contains("not a readable image"));
 }
 
 TEST_CASE("A PNG chunk longer than the file is refused before stb_image allocates for it", "[apps][predict][image]") {
