@@ -6,8 +6,8 @@
 //   train/<net>/batch:B   one training step: forward in training mode (BatchNorm on batch
 //                         statistics, dropout on), softmax cross-entropy, backward, SGD with
 //                         Nesterov momentum 0.9 and weight decay 5e-4
-//   infer/<net>/batch:B   one inference forward (BatchNorm on running statistics, no dropout; no
-//                         autograd in libtorch)
+//   infer/<net>/batch:B   one inference forward (network::infer: BatchNorm on running statistics,
+//                         no dropout, no backward to follow; no autograd in libtorch)
 // Wall-clock time; one untimed step first on each side. Each cnnzoo benchmark runs right before
 // its libtorch twin, and the program ends with a table of images/s and the ratio cnnzoo/libtorch
 // (> 1: cnnzoo is faster). Threads: OMP_NUM_THREADS for both (torch::set_num_threads).
@@ -99,11 +99,10 @@ template <class M>
 void cnnzoo_infer(benchmark::State& state, int batch) {
   using net_t = network<M, exec::cpu>;
   net_t net(batch, 1);
-  net.set_training(false);
   const auto images = synthetic_images(batch);
-  auto logits = net.logits_host(images.data(), batch);
+  auto logits = net.infer_host(images.data(), batch);
   for (auto _ : state) {
-    logits = net.logits_host(images.data(), batch);
+    logits = net.infer_host(images.data(), batch);
     benchmark::DoNotOptimize(logits.data());
   }
   label(state, "cnnzoo", batch);

@@ -55,13 +55,10 @@ public:
   int steps_between_reads() const override { return device_step_policy<P> ? 25 : 1; }
   std::string step_status() const override { return trainer_.status(); }
   void predict(const float* images, int n, float* logits) override {
-    const bool was = net_.training();
-    net_.set_training(false);
     net_.set_input(images, n);
     // Inference draws no masks, and takes nothing from the generator: the ranks of a job evaluate
     // different numbers of batches, and their generators must stay equal.
-    net_.forward_seeded(n, 0);
-    net_.set_training(was);
+    net_.infer(n);
     copy_logits(n, logits);
   }
   double loss_and_gradients(const float* images, int n, const float* targets, bool training, float* logits,

@@ -289,17 +289,14 @@ saved_progress restore_checkpoint(const train::checkpoint_reader& ck, int planne
   return progress;
 }
 
-// FNV-1a, 64 bits, over bytes: what ranks compare to know that they hold the same thing.
-struct fnv64 {
-  std::uint64_t h = 1469598103934665603ull;
-  void add(const void* data, std::size_t bytes) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  }
-  template <class T>
-  void add(const std::vector<T>& v) { add(v.data(), v.size() * sizeof(T)); }
-  void add(const std::string& t) { add(t.data(), t.size()); }
-};
+// The CRC-32 of the checkpoints (train/crc32.hpp) over the bytes of each argument in turn: what
+// ranks compare to know that they hold the same thing.
+template <class... Contiguous>
+std::uint32_t checksum(const Contiguous&... items) {
+  std::uint32_t crc = 0;
+  ((crc = train::crc32({reinterpret_cast<const std::uint8_t*>(items.data()), items.size() * sizeof(*items.data())}, crc)), ...);
+  return crc;
+}
 
 // Whether this rank's `hash` is rank 0's (collective).
 bool same_as_leader(dist::communicator& ranks, std::uint64_t hash) {
@@ -313,10 +310,10 @@ bool same_as_leader(dist::communicator& ranks, std::uint64_t hash) {
 // its own copy of a resumed checkpoint). A rank that differs is named; the job ends.
 void check_same_start(dist::communicator& ranks, const nlohmann::json& data, const fs::path& data_dir,
                       const nlohmann::json& start) {
-  if (!same_as_leader(ranks, [&] { fnv64 f; f.add(data.dump()); return f.h; }()))
+  if (!same_as_leader(ranks, checksum(data.dump())))
     throw data::data_error("cnnzoo-train: rank " + std::to_string(ranks.rank()) + " reads other data in " + data_dir.string() +
                            " than rank 0 (" + data.dump() + "); every rank of a job must see the same CIFAR-10 files");
-  if (!same_as_leader(ranks, [&] { fnv64 f; f.add(start.dump()); return f.h; }()))
+  if (!same_as_leader(ranks, checksum(start.dump())))
     throw train::checkpoint_error("cnnzoo-train: rank " + std::to_string(ranks.rank()) +
                                   " starts from another recipe or checkpoint than rank 0 (" + start.dump() +
                                   "); every rank must read the same checkpoint: put --out on a filesystem all ranks see");
@@ -327,11 +324,7 @@ void check_same_start(dist::communicator& ranks, const nlohmann::json& data, con
 // would only hide it.
 void check_same_weights(dist::communicator& ranks, const std::vector<float>& params, const std::vector<float>& state,
                         const std::vector<float>& momentum, int epoch) {
-  fnv64 f;
-  f.add(params);
-  f.add(state);
-  f.add(momentum);
-  if (!same_as_leader(ranks, f.h))
+  if (!same_as_leader(ranks, checksum(params, state, momentum)))
     throw dist::dist_error("cnnzoo-train: rank " + std::to_string(ranks.rank()) +
                            "'s weights, statistics or momentum differ from rank 0's after epoch " + std::to_string(epoch) +
                            " (the ranks no longer take the same steps); the last checkpoint is rank 0's");
@@ -517,11 +510,7 @@ outcome run(const recipe& given, std::ostream& log, const session& sess) {
                             {"step", progress.step},
                             {"rng", {d[0], d[1], d[2], d[3], g[0], g[1], g[2], g[3]}},
                             {"in_epoch_steps", progress.in_epoch ? progress.in_epoch->steps_done : -1}};
-    if (progress.in_epoch) {
-      fnv64 order;
-      order.add(progress.in_epoch->order);
-      start["in_epoch_order"] = order.h;
-    }
+    if (progress.in_epoch) start["in_epoch_order"] = checksum(progress.in_epoch->order);
     check_same_start(ranks, identity, data_dir, start);
     exchange.emplace(ranks);
     if (!net->set_gradient_exchange(&*exchange))

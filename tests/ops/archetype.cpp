@@ -108,6 +108,17 @@ int step_calls() {
 
 }  // namespace
 
+TEST_CASE("ops: the optional fused op is optional: infer() runs the parts one by one without it", "[ops][contract]") {
+  static_assert(!ops::fused_norm_activation_ops_of<archetype, float, float>);
+  using net_t = network<models::wide_resnet<16, 1>, archetype>;
+  net_t net(2, 1);
+  const int before = net.policy().calls;
+  net.infer(2);
+  // Every part's own forward: no pair was fused, so no output was left unwritten.
+  CHECK(net.policy().calls - before > 0);
+  CHECK(net_t::root::list::fused<archetype>[0] == nullptr);
+}
+
 TEST_CASE("ops: the archetype policy binds every kind of part and runs a step", "[ops][contract]") {
   CHECK(step_calls<models::wide_resnet<16, 1>>() > 0);            // conv, BatchNorm, dropout, pools, dense
   CHECK(step_calls<models::shufflenet_v2>() > 0);                 // channel shuffle, depthwise

@@ -100,6 +100,16 @@ public:
     else
       eigen_detail::batch_norm_backward(g, training, x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta);
   }
+  // BatchNorm on running statistics then activation a, in one pass (graph/fusion.hpp).
+  void batch_norm_activation_forward_infer(const batch_norm_geometry& g, activation a, const T* x, const T* gamma,
+                                           const T* beta, const T* running_mean, const T* running_var, T* y) const {
+    eigen_detail::with_activation(a, [&](auto kind) {
+      constexpr activation k = decltype(kind)::value;
+      eigen_detail::batch_norm_forward_infer(g, x, gamma, beta, running_mean, running_var, static_cast<T*>(nullptr),
+                                             static_cast<T*>(nullptr), y,
+                                             [](T v) { return eigen_detail::activate(k, v); });
+    });
+  }
   void activation_forward(activation a, std::size_t count, const T* x, T* y) const {
     eigen_detail::activation_forward(a, static_cast<dd>(count), x, y);
   }

@@ -8,7 +8,9 @@
 // its momentum) are train::trainer's (train/step.hpp).
 //
 //   cnnzoo::network<cnnzoo::models::resnet18, cnnzoo::exec::eigen<float>> net{32};
-//   const auto logits = net.logits_host(images, 32);   // host NCHW floats
+//   const auto logits = net.logits_host(images, 32);   // host NCHW floats, in the current mode
+//   const auto scores = net.infer_host(images, 32);    // inference, no backward after it: fused
+//                                                      // where the policy can (graph/fusion.hpp)
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -138,6 +140,18 @@ public:
     root::template forward<P>(make_pass(n), root_slot(n), input_.data());
     return logits(n);
   }
+  // An inference forward (running statistics, no dropout) that no backward follows, whatever
+  // training() says: adjacent parts the policy can fuse run as one op (graph/fusion.hpp), and the
+  // outputs between them are left unwritten. Logits as forward's; the training switch is unchanged.
+  const T* infer(int n) {
+    check_batch(n);
+    step_seed_ = 0;   // inference draws no masks
+    pass<P> ps = make_pass(n);
+    ps.training = false;
+    ps.fused = true;
+    root::template forward<P>(ps, root_slot(n), input_.data());
+    return logits(n);
+  }
   const T* logits(int n) noexcept { return act_.data() + root::out_at * static_cast<std::size_t>(n); }
   // Gradients of every parameter (overwritten) from d loss / d logits in policy memory.
   void backward(const T* dlogits, int n) {
@@ -166,11 +180,13 @@ public:
     set_input(images, n);
     return download(forward(n), static_cast<std::size_t>(n) * classes);
   }
+  // infer() on host images: the logits, n x classes.
+  std::vector<T> infer_host(const float* images, int n) {
+    set_input(images, n);
+    return download(infer(n), static_cast<std::size_t>(n) * classes);
+  }
   std::vector<int> predict(const float* images, int n) {
-    const bool was = training_;
-    training_ = false;
-    const std::vector<T> z = logits_host(images, n);
-    training_ = was;
+    const std::vector<T> z = infer_host(images, n);
     std::vector<int> out(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) {
       const T* row = z.data() + static_cast<std::size_t>(i) * classes;

@@ -44,6 +44,9 @@ struct pass {
                                                      // offset from it keys its random masks, so
                                                      // every policy draws the same ones
   run_options options{};
+  bool fused = false;  // an inference-only forward (network::infer): no backward follows, so adjacent
+                       // parts may run as one op, leaving the output between them unwritten
+                       // (graph/fusion.hpp)
 
   template <class A>
   std::uint64_t key(const A* where) const noexcept {

@@ -4,7 +4,10 @@
 // tables of function pointers, so a list of fifty parts costs no recursive instantiation.
 #include <array>
 #include <cstddef>
+#include <tuple>
+#include <utility>
 
+#include "fusion.hpp"
 #include "part.hpp"
 
 namespace cnnzoo::detail {
@@ -36,6 +39,18 @@ struct part_list {
   using backward_fn = void (*)(const pass<P>&, slot_t<P>, const value_t<P>*, const value_t<P>*, value_t<P>*);
   template <class P> static constexpr std::array<forward_fn<P>, count> forwards{&B::template forward<P>...};
   template <class P> static constexpr std::array<backward_fn<P>, count> backwards{&B::template backward<P>...};
+
+  // fused<P>[i]: parts i and i + 1 as one op in an inference-only forward (graph/fusion.hpp), or
+  // null where they are not a pair the policy fuses.
+  template <class P>
+  static constexpr std::array<fused_fn<P>, count> fused = [] {
+    std::array<fused_fn<P>, count> f{};
+    using parts = std::tuple<B...>;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((f[I] = fusion<std::tuple_element_t<I, parts>, std::tuple_element_t<I + 1, parts>>::template forward<P>), ...);
+    }(std::make_index_sequence<(count > 0 ? count - 1 : 0)>{});
+    return f;
+  }();
 
   template <class V>
   static void describe(V& v) { (B::describe(v), ...); }

@@ -23,6 +23,12 @@ struct seq_bound : part_defaults {
   static void forward(const pass<P>& ps, slot_t<P> at, const value_t<P>* x) {
     const std::size_t n = static_cast<std::size_t>(ps.n);
     for (std::size_t i = 0; i < list::count; ++i) {
+      if (const auto fused = list::template fused<P>[i]; fused && ps.fused) {
+        // Parts i and i + 1 as one op: part i's output is left unwritten (graph/fusion.hpp).
+        fused(ps, at.at(list::offsets[i], n), at.at(list::offsets[i + 1], n), x);
+        x = at.act + list::outputs[++i] * n;
+        continue;
+      }
       list::template forwards<P>[i](ps, at.at(list::offsets[i], n), x);
       x = at.act + list::outputs[i] * n;
     }

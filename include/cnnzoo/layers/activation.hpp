@@ -12,6 +12,7 @@ struct activation_layer {
     static constexpr shape in = In, out = In;
     static constexpr sizes size{0, 0, out.size(), 0};
     static constexpr std::size_t flops = out.size();
+    static constexpr ops::activation activation = F;  // for graph/fusion.hpp
     template <class P>
     static void forward(const pass<P>& ps, slot_t<P> at, const value_t<P>* x) {
       ps.policy.activation_forward(F, ps.n * out.size(), x, at.act);

@@ -23,6 +23,9 @@ struct batch_norm_t {
     // act: output; aux: batch mean and 1/std saved for the backward pass.
     static constexpr sizes size{2 * c, 2 * c, out.size(), 2 * c};
     static constexpr std::size_t flops = 2 * out.size();
+    // For graph/fusion.hpp: in inference mode a per-channel affine map of the input, from gamma and
+    // beta (params) and the running mean and variance (state).
+    static constexpr bool inference_affine = true;
 
     static constexpr ops::batch_norm_geometry geometry(int n) noexcept {
       return {n, In.c, In.h * In.w, A.eps, A.momentum};

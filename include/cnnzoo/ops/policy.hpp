@@ -71,6 +71,16 @@ concept conv_norm_activation_ops_of = requires(const P& p, const conv_geometry& 
   p.activation_backward(a, n, x, x, x, y);
 };
 
+// Optional (graph/fusion.hpp runs it where a policy has it, the two ops above where not):
+// batch_norm_activation_forward_infer(g, a, x, gamma, beta, running_mean, running_var, y): BatchNorm
+//   on the running statistics then activation a, in one pass; y overwritten with exactly what
+//   batch_norm_forward (inference) then activation_forward would leave in the second output.
+template <class P, class T, class W>
+concept fused_norm_activation_ops_of = requires(const P& p, const batch_norm_geometry& bg, activation a, const T* x,
+                                                T* y, const W* cw) {
+  p.batch_norm_activation_forward_infer(bg, a, x, cw, cw, cw, cw, y);
+};
+
 // ---- pooling, dense, flatten ------------------------------------------------------------------------------
 // pool_forward(k, g, x, y), pool_backward(k, g, x, dy, dx): window pooling (average divides by
 //   the window's in-image count); dx overwritten.

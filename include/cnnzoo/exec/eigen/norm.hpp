@@ -3,6 +3,7 @@
 // Batch normalisation over (n, h, w) per channel, NCHW. Statistics are accumulated in double so
 // that float and double runs agree to float precision; each channel is one OpenMP task.
 #include <cmath>
+#include <functional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -109,21 +110,24 @@ void batch_norm_forward_train_synced(const batch_norm_geometry& g, const T* x, c
 }
 
 // Inference mode: normalise with the running statistics; also leaves mean and 1/std in the
-// save buffers so that a backward pass in inference mode (a gradient check) can use them.
-template <class T>
+// save buffers (where not null) so that a backward pass in inference mode (a gradient check) can
+// use them. `post` is applied to every output: the identity, or the activation fused after it
+// (batch_norm_activation_forward_infer), whose outputs are then exactly the unfused ones.
+template <class T, class Post = std::identity>
 void batch_norm_forward_infer(const batch_norm_geometry& g, const T* x, const T* gamma, const T* beta,
-                              const T* running_mean, const T* running_var, T* save_mean, T* save_invstd, T* y) {
+                              const T* running_mean, const T* running_var, T* save_mean, T* save_invstd, T* y,
+                              Post post = {}) {
   const std::ptrdiff_t hw = g.hw;
 #pragma omp parallel for schedule(static)
   for (int c = 0; c < g.c; ++c) {
     const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + g.eps);
-    save_mean[c] = running_mean[c];
-    save_invstd[c] = static_cast<T>(invstd);
+    if (save_mean) save_mean[c] = running_mean[c];
+    if (save_invstd) save_invstd[c] = static_cast<T>(invstd);
     const T scale = static_cast<T>(gamma[c] * invstd);
     const T shift = static_cast<T>(beta[c] - gamma[c] * running_mean[c] * invstd);
     for (int i = 0; i < g.n; ++i) {
       const std::ptrdiff_t off = (static_cast<std::ptrdiff_t>(i) * g.c + c) * hw;
-      for (std::ptrdiff_t j = 0; j < hw; ++j) y[off + j] = x[off + j] * scale + shift;
+      for (std::ptrdiff_t j = 0; j < hw; ++j) y[off + j] = post(static_cast<T>(x[off + j] * scale + shift));
     }
   }
 }
