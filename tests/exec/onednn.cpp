@@ -100,6 +100,49 @@ TEST_CASE("onednn policy: convolutions match the fp64 reference", "[exec][onednn
   }
 }
 
+TEST_CASE("onednn policy: a convolution with BatchNorm and an activation folded in matches the fp64 reference",
+          "[exec][onednn][conv][fusion]") {
+  using ops::activation;
+  const exec::onednn p;
+  std::uint64_t seed = 200;
+  auto rounded = [](ref::vec v) {
+    for (double& d : v) d = static_cast<float>(d);
+    return v;
+  };
+  // Post-ops (relu, relu6, sigmoid, swish), a pass after the convolution (hard_swish), none.
+  for (const activation a : {activation::identity, activation::relu, activation::relu6, activation::sigmoid,
+                             activation::swish, activation::hard_swish}) {
+    for (const auto& g : cases()) {
+      const std::string algorithm = p.conv_algorithm(g);
+      INFO(g.describe() << ": " << algorithm << ", " << ops::activation_name(a));
+      const ref::conv_params rp = params_of(g);
+      const auto k = static_cast<std::size_t>(g.k);
+      const ref::vec x = rounded(ref::random_vector(rp.in_count(), seed++)),
+                     w = rounded(ref::random_vector(rp.weight_count(), seed++, 0.3)),
+                     b = rounded(ref::random_vector(k, seed++)), gamma = rounded(ref::random_vector(k, seed++)),
+                     beta = rounded(ref::random_vector(k, seed++)), mean = rounded(ref::random_vector(k, seed++));
+      ref::vec var = ref::random_vector(k, seed++);
+      for (double& v : var) v = static_cast<float>(0.2 + std::abs(v));
+      const ops::batch_norm_geometry bg{g.n, g.k, g.oh * g.ow, 1e-5, 0.1};
+      // The reference: the convolution, then BatchNorm and the activation, unfolded, in fp64.
+      ref::vec want = ref::conv2d(rp, x, w, g.bias ? b : ref::vec{});
+      const std::size_t hw = static_cast<std::size_t>(g.oh) * static_cast<std::size_t>(g.ow);
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        const std::size_t c = i / hw % k;
+        const double v = (want[i] - mean[c]) / std::sqrt(var[c] + bg.eps) * gamma[c] + beta[c];
+        want[i] = exec::eigen_detail::activate(a, v);
+      }
+      const auto f = [](const ref::vec& v) { return ref::cast<float>(v); };
+      const auto xf = f(x), wf = f(w), bf = f(b), gf = f(gamma), betaf = f(beta), mf = f(mean), vf = f(var);
+      std::vector<float> y(want.size(), NAN);
+      p.conv2d_norm_activation_forward_infer(g, bg, a, xf.data(), wf.data(), g.bias ? bf.data() : nullptr, gf.data(),
+                                             betaf.data(), mf.data(), vf.data(), y.data());
+      const double tol = algorithm == std::string("winograd") ? 2e-4 : 2e-5;
+      CHECK(normwise_error(y, want) <= tol);
+    }
+  }
+}
+
 TEST_CASE("onednn policy: Winograd only where the rule allows it", "[exec][onednn][conv]") {
   const exec::onednn fastest(0), direct(0, exec::onednn::algorithms::direct_only);
   for (const auto& g : cases()) {

@@ -108,15 +108,16 @@ int step_calls() {
 
 }  // namespace
 
-TEST_CASE("ops: the optional fused op is optional: infer() runs the parts one by one without it", "[ops][contract]") {
+TEST_CASE("ops: the optional fused ops are optional: infer() runs the parts one by one without them", "[ops][contract]") {
   static_assert(!ops::fused_norm_activation_ops_of<archetype, float, float>);
+  static_assert(!ops::fused_conv_norm_activation_ops_of<archetype, float, float>);
   using net_t = network<models::wide_resnet<16, 1>, archetype>;
   net_t net(2, 1);
   const int before = net.policy().calls;
   net.infer(2);
-  // Every part's own forward: no pair was fused, so no output was left unwritten.
+  // Every part's own forward: nothing was fused, so no output was left unwritten.
   CHECK(net.policy().calls - before > 0);
-  CHECK(net_t::root::list::fused<archetype>[0] == nullptr);
+  CHECK(!net_t::root::list::fused<archetype>[0]);
 }
 
 TEST_CASE("ops: the archetype policy binds every kind of part and runs a step", "[ops][contract]") {

@@ -51,6 +51,19 @@ public:
     conv_->backward(g, x, w, dy, dx, dw, db);
   }
 
+  // Inference: the convolution, BatchNorm on running statistics and activation a as one primitive
+  // (graph/fusion.hpp): BatchNorm folded into the weights and bias, the activation a post-op where
+  // oneDNN has it (relu, relu6, sigmoid, swish), else one pass over the output.
+  void conv2d_norm_activation_forward_infer(const conv_geometry& g, const batch_norm_geometry& bg, activation a,
+                                            const float* x, const float* w, const float* b, const float* gamma,
+                                            const float* beta, const float* running_mean, const float* running_var,
+                                            float* y) const {
+    const auto post = onednn_detail::eltwise_for(a);
+    conv_->forward_norm_folded(g, bg, post, x, w, b, gamma, beta, running_mean, running_var, y);
+    if (!post && a != activation::identity)
+      activation_forward(a, static_cast<std::size_t>(g.n) * g.k * g.oh * g.ow, y, y);
+  }
+
   // "winograd" or "direct": what a convolution of this geometry runs here.
   const char* conv_algorithm(const conv_geometry& g) const { return conv_->algorithm_for(g, g.bias); }
   // For the programs' first line: "oneDNN 2.6.3, AVX-512 kernels, Winograd and direct convolutions".

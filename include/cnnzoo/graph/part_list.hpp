@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "fusion.hpp"
@@ -40,15 +41,17 @@ struct part_list {
   template <class P> static constexpr std::array<forward_fn<P>, count> forwards{&B::template forward<P>...};
   template <class P> static constexpr std::array<backward_fn<P>, count> backwards{&B::template backward<P>...};
 
-  // fused<P>[i]: parts i and i + 1 as one op in an inference-only forward (graph/fusion.hpp), or
-  // null where they are not a pair the policy fuses.
+  // fused<P>[i]: the op that runs parts i, i + 1 (and i + 2) as one in an inference-only forward
+  // (graph/fusion.hpp), or none where the parts from i on are nothing the policy fuses.
+  template <std::size_t I>
+  using part_or_void =
+      typename std::conditional_t<(I < count), std::tuple_element<I, std::tuple<B...>>, std::type_identity<void>>::type;
   template <class P>
-  static constexpr std::array<fused_fn<P>, count> fused = [] {
-    std::array<fused_fn<P>, count> f{};
-    using parts = std::tuple<B...>;
+  static constexpr std::array<fused_op<P>, count> fused = [] {
+    std::array<fused_op<P>, count> f{};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((f[I] = fusion<std::tuple_element_t<I, parts>, std::tuple_element_t<I + 1, parts>>::template forward<P>), ...);
-    }(std::make_index_sequence<(count > 0 ? count - 1 : 0)>{});
+      ((f[I] = fusion_from<P, part_or_void<I>, part_or_void<I + 1>, part_or_void<I + 2>>()), ...);
+    }(std::make_index_sequence<count>{});
     return f;
   }();
 

@@ -24,9 +24,13 @@ struct seq_bound : part_defaults {
     const std::size_t n = static_cast<std::size_t>(ps.n);
     for (std::size_t i = 0; i < list::count; ++i) {
       if (const auto fused = list::template fused<P>[i]; fused && ps.fused) {
-        // Parts i and i + 1 as one op: part i's output is left unwritten (graph/fusion.hpp).
-        fused(ps, at.at(list::offsets[i], n), at.at(list::offsets[i + 1], n), x);
-        x = at.act + list::outputs[++i] * n;
+        // Parts i .. i + fused.parts - 1 as one op: only the last one's output is written
+        // (graph/fusion.hpp).
+        std::array<slot_t<P>, max_fused_parts> slots{};
+        for (int k = 0; k < fused.parts; ++k) slots[k] = at.at(list::offsets[i + k], n);
+        fused.run(ps, slots.data(), x);
+        i += fused.parts - 1;
+        x = at.act + list::outputs[i] * n;
         continue;
       }
       list::template forwards<P>[i](ps, at.at(list::offsets[i], n), x);

@@ -81,6 +81,17 @@ concept fused_norm_activation_ops_of = requires(const P& p, const batch_norm_geo
   p.batch_norm_activation_forward_infer(bg, a, x, cw, cw, cw, cw, y);
 };
 
+// Optional (graph/fusion.hpp runs it where a policy has it, the parts one by one where not):
+// conv2d_norm_activation_forward_infer(cg, bg, a, x, w, b, gamma, beta, running_mean, running_var, y):
+//   a convolution (bias b, or none where b is null), BatchNorm on the running statistics and
+//   activation a (identity: none) as one op; y overwritten with what the three would leave, up to
+//   fp32 rounding (the BatchNorm may be folded into the convolution's weights and bias).
+template <class P, class T, class W>
+concept fused_conv_norm_activation_ops_of = requires(const P& p, const conv_geometry& cg, const batch_norm_geometry& bg,
+                                                     activation a, const T* x, T* y, const W* cw) {
+  p.conv2d_norm_activation_forward_infer(cg, bg, a, x, cw, cw, cw, cw, cw, cw, y);
+};
+
 // ---- pooling, dense, flatten ------------------------------------------------------------------------------
 // pool_forward(k, g, x, y), pool_backward(k, g, x, dy, dx): window pooling (average divides by
 //   the window's in-image count); dx overwritten.

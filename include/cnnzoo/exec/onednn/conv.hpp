@@ -24,6 +24,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -69,9 +70,26 @@ inline bool winograd_shape(const conv_geometry& g) {
          g.ow >= 8;
 }
 
-// The key of a built convolution: its geometry and whether a bias takes part.
+// An activation oneDNN applies while the convolution writes its output (a post-op), where it has one
+// that computes what exec/eigen/activation.hpp does; the others run as a pass after it.
+struct eltwise_post {
+  dnnl::algorithm alg;
+  float alpha = 0, beta = 0;
+};
+inline std::optional<eltwise_post> eltwise_for(ops::activation a) {
+  switch (a) {
+    case ops::activation::relu: return eltwise_post{dnnl::algorithm::eltwise_relu, 0.0f, 0.0f};
+    case ops::activation::relu6: return eltwise_post{dnnl::algorithm::eltwise_clip, 0.0f, 6.0f};
+    case ops::activation::sigmoid: return eltwise_post{dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f};
+    case ops::activation::swish: return eltwise_post{dnnl::algorithm::eltwise_swish, 1.0f, 0.0f};
+    default: return std::nullopt;
+  }
+}
+
+// The key of a built convolution: its geometry, whether a bias takes part, and the activation
+// applied as a post-op (1 + its oneDNN algorithm code; 0: none).
 struct conv_key {
-  std::array<int, 15> v{};
+  std::array<int, 16> v{};
   bool operator==(const conv_key&) const = default;
 };
 struct conv_key_hash {
@@ -81,8 +99,8 @@ struct conv_key_hash {
     return h;
   }
 };
-inline conv_key key_of(const conv_geometry& g, bool bias) {
-  return {{g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups, bias ? 1 : 0}};
+inline conv_key key_of(const conv_geometry& g, bool bias, int post) {
+  return {{g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups, bias ? 1 : 0, post}};
 }
 
 // A reorder between two layouts, or nothing when they are the same.
@@ -121,7 +139,36 @@ public:
   conv_algorithms choice() const noexcept { return choice_; }
 
   void forward(const conv_geometry& g, const float* x, const float* w, const float* b, float* y) {
-    built_conv& c = get(g, b != nullptr);
+    run_forward(get(g, b != nullptr, std::nullopt), g, x, w, b, y);
+  }
+
+  // An inference forward of the convolution followed by BatchNorm on the running statistics
+  // (bg; gamma, beta, mean, var), folded in: the weights scaled and the bias shifted per output
+  // channel, as exec/eigen/norm.hpp computes the affine map (scale gamma / sqrt(var + eps), shift
+  // beta - scale mean, in double). `post`: an activation to apply as the output is written.
+  void forward_norm_folded(const conv_geometry& g, const batch_norm_geometry& bg, const std::optional<eltwise_post>& post,
+                           const float* x, const float* w, const float* b, const float* gamma, const float* beta,
+                           const float* mean, const float* var, float* y) {
+    built_conv& c = get(g, true, post);
+    const std::size_t per_filter = static_cast<std::size_t>(g.c / g.groups) * static_cast<std::size_t>(g.kh * g.kw);
+    const std::size_t filters = static_cast<std::size_t>(g.k);
+    auto* folded = static_cast<float*>(buffer(slot::folded, (filters * per_filter + filters) * sizeof(float)));
+    float* bias = folded + filters * per_filter;
+#pragma omp parallel for schedule(static)
+    for (int k = 0; k < g.k; ++k) {
+      const double invstd = 1.0 / std::sqrt(static_cast<double>(var[k]) + bg.eps);
+      const auto scale = static_cast<float>(gamma[k] * invstd);
+      const double shift = beta[k] - gamma[k] * mean[k] * invstd;
+      const float* from = w + static_cast<std::size_t>(k) * per_filter;
+      float* to = folded + static_cast<std::size_t>(k) * per_filter;
+      for (std::size_t i = 0; i < per_filter; ++i) to[i] = from[i] * scale;
+      bias[k] = static_cast<float>((b ? static_cast<double>(b[k]) * scale : 0.0) + shift);
+    }
+    run_forward(c, g, x, folded, bias, y);
+  }
+
+private:
+  void run_forward(built_conv& c, const conv_geometry& g, const float* x, const float* w, const float* b, float* y) {
     memory src = input(c.fwd_pd.src_desc(), c.src, x, c.fwd_src_in, slot::src);
     memory wts = input(c.fwd_pd.weights_desc(), c.weights, w, c.fwd_weights_in, slot::weights);
     memory dst = output_memory(c.fwd_pd.dst_desc(), y, c.fwd_dst_out, slot::dst);
@@ -132,10 +179,11 @@ public:
     output(dst, c.dst, y, c.fwd_dst_out);
   }
 
+public:
   // dx (if non-null), dw and db (if non-null) are overwritten.
   void backward(const conv_geometry& g, const float* x, const float* w, const float* dy, float* dx, float* dw,
                 float* db) {
-    built_conv& c = get(g, db != nullptr);
+    built_conv& c = get(g, db != nullptr, std::nullopt);
     std::optional<memory> blocked_dy;   // dy as the backward-data pass had it, reused when the layouts agree
     if (dx) {
       build_backward_data(c);
@@ -166,12 +214,12 @@ public:
 
   // The algorithm a geometry runs ("winograd" or "direct"), building it if needed; for tests and logs.
   const char* algorithm_for(const conv_geometry& g, bool bias) {
-    return get(g, bias).alg == dnnl::algorithm::convolution_winograd ? "winograd" : "direct";
+    return get(g, bias, std::nullopt).alg == dnnl::algorithm::convolution_winograd ? "winograd" : "direct";
   }
 
 private:
   // The grow-only buffers blocked copies live in; one per role that can be live at once.
-  enum slot : int { src, weights, dst, diff_dst, diff_src, scratch, slot_count };
+  enum slot : int { src, weights, dst, diff_dst, diff_src, scratch, folded, slot_count };
 
   void* buffer(slot s, std::size_t bytes) {
     auto& b = buffers_[s];
@@ -221,17 +269,17 @@ private:
     return a;
   }
 
-  built_conv& get(const conv_geometry& g, bool bias) {
-    const conv_key k = key_of(g, bias);
+  built_conv& get(const conv_geometry& g, bool bias, const std::optional<eltwise_post>& post) {
+    const conv_key k = key_of(g, bias, post ? 1 + static_cast<int>(post->alg) : 0);
     if (auto it = built_.find(k); it != built_.end()) return it->second;
     try {
-      return built_.emplace(k, build(g, bias)).first->second;
+      return built_.emplace(k, build(g, bias, post)).first->second;
     } catch (const dnnl::error& e) {
       throw std::runtime_error(std::string("cnnzoo: oneDNN cannot build a ") + g.describe() + ": " + e.what());
     }
   }
 
-  built_conv build(const conv_geometry& g, bool bias) const {
+  built_conv build(const conv_geometry& g, bool bias, const std::optional<eltwise_post>& post) const {
     built_conv c;
     c.bias = bias;
     const memory::dim groups = g.groups, cg = g.c / g.groups, kg = g.k / g.groups;
@@ -250,7 +298,13 @@ private:
       if (winograd && !try_winograd) continue;
       c.alg = winograd ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct;
       try {
-        c.fwd_pd = dnnl::convolution_forward::primitive_desc(forward_desc(c), user_scratchpad(), cpu_engine());
+        dnnl::primitive_attr attr = user_scratchpad();
+        if (post) {
+          dnnl::post_ops ops;
+          ops.append_eltwise(1.0f, post->alg, post->alpha, post->beta);
+          attr.set_post_ops(ops);
+        }
+        c.fwd_pd = dnnl::convolution_forward::primitive_desc(forward_desc(c), attr, cpu_engine());
         if (winograd) {   // Winograd only where all three passes have it, so that they agree
           build_backward_data(c);
           build_backward_weights(c);
