@@ -77,7 +77,8 @@ def main(argv):
     ap.add_argument("--export", required=True, help="the cnnzoo-export program")
     ap.add_argument("--ort-modules", required=True, help="a node_modules folder holding onnxruntime-node")
     ap.add_argument("--json", help="append one JSON line per model to this file")
-    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=int(os.environ.get("CNNZOO_PARITY_BATCH", "2")),
+                    help="images per batch (default: $CNNZOO_PARITY_BATCH, else 2)")
     ap.add_argument("--keep", help="keep the files of each model under this folder")
     ap.add_argument("models", nargs="+")
     args = ap.parse_args(argv)
