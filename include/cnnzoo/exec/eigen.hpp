@@ -12,7 +12,6 @@
 #include "eigen/conv.hpp"
 #include "eigen/dense.hpp"
 #include "eigen/elementwise.hpp"
-#include "eigen/host_memory.hpp"
 #include "eigen/loss.hpp"
 #include "eigen/norm.hpp"
 #include "eigen/pool.hpp"
@@ -44,8 +43,7 @@ public:
   static constexpr std::string_view name = std::is_same_v<T, float> ? "eigen<float>" : "eigen<double>";
   static constexpr bool nchw = true;
 
-  // 64-byte aligned; from 4 MiB on, on transparent huge pages where the kernel has them (eigen/host_memory.hpp).
-  template <class U> using buffer = std::vector<U, eigen_detail::host_allocator<U>>;
+  template <class U> using buffer = std::vector<U, Eigen::aligned_allocator<U>>;
 
   // Threads for the OpenMP regions (0: OpenMP's default, all cores).
   explicit eigen(int threads = 0) {
